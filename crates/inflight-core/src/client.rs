@@ -1,0 +1,186 @@
+//! Tracking of outbound requests: [`InFlightClientLayer`] and [`InFlightClient`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, Response, header};
+use http_body::Body;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::TrackedBody;
+use crate::current::current_entry;
+use crate::entry::Start;
+use crate::future::ResponseFuture;
+use crate::snapshot::Direction;
+use crate::table::{Table, next_id};
+
+/// Tracks every request a client sends, from `call` until the caller has read the whole
+/// response body or dropped it.
+///
+/// ```
+/// # use inflight_core as inflight;
+/// use http_body_util::Full;
+/// use hyper_util::client::legacy::Client;
+/// use hyper_util::rt::TokioExecutor;
+/// use tower::ServiceBuilder;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+/// let client = ServiceBuilder::new()
+///     .layer(inflight::InFlightClientLayer::new())
+///     .service(client);
+/// # let _ = client;
+/// # }
+/// ```
+///
+/// A call made while an inbound request tracked by [`InFlightLayer`](crate::InFlightLayer)
+/// is being served (on the same task, or in a future wrapped with
+/// [`in_current_request`](crate::in_current_request)) becomes that request's child: the
+/// inbound request shows `awaiting host:port` until the call ends.
+///
+/// The error type and the response body's `Data` and `Error` types are the inner
+/// client's.
+#[derive(Clone)]
+pub struct InFlightClientLayer {
+    table: Table,
+}
+
+impl InFlightClientLayer {
+    /// Tracks calls in the [`global`](crate::global) table.
+    pub fn new() -> Self {
+        InFlightClientLayer::with_table(crate::global().clone())
+    }
+
+    /// Tracks calls in `table`.
+    pub fn with_table(table: Table) -> Self {
+        InFlightClientLayer { table }
+    }
+
+    /// The table calls go to.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+}
+
+impl Default for InFlightClientLayer {
+    fn default() -> Self {
+        InFlightClientLayer::new()
+    }
+}
+
+impl fmt::Debug for InFlightClientLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlightClientLayer")
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for InFlightClientLayer {
+    type Service = InFlightClient<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        InFlightClient {
+            inner,
+            table: self.table.clone(),
+        }
+    }
+}
+
+/// The service of [`InFlightClientLayer`].
+#[derive(Clone)]
+pub struct InFlightClient<S> {
+    inner: S,
+    table: Table,
+}
+
+impl<S> InFlightClient<S> {
+    /// Tracks `inner`'s calls in the global table.
+    pub fn new(inner: S) -> Self {
+        InFlightClientLayer::new().layer(inner)
+    }
+
+    /// A layer that wraps clients in `InFlightClient`.
+    pub fn layer() -> InFlightClientLayer {
+        InFlightClientLayer::new()
+    }
+
+    /// The inner client.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner client, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner client.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for InFlightClient<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlightClient")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for InFlightClient<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ResBody: Body,
+{
+    type Response = Response<TrackedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let parent = current_entry().filter(|entry| entry.direction == Direction::Inbound);
+        let mut tracked = self.table.register(Start {
+            id: next_id(),
+            parent: parent.as_ref().map_or(0, |entry| entry.id),
+            direction: Direction::Outbound,
+            method: req.method(),
+            uri: req.uri(),
+            version: req.version(),
+            peer: None,
+            request_bytes: req.body().size_hint().exact().unwrap_or(0),
+            #[cfg(feature = "axum")]
+            matched_path: None,
+            history_limit: self.table.history_limit(),
+        });
+        if let (Some(parent), Some(entry)) = (parent, &tracked.entry) {
+            parent.child_started(entry.id, target(&req), entry.start);
+            tracked.set_parent(parent);
+        }
+        let head_request = req.method() == Method::HEAD;
+        ResponseFuture::new(self.inner.call(req), tracked, head_request, false)
+    }
+}
+
+/// `host:port` of the call, as the parent's `awaiting …` status shows it.
+fn target<B>(req: &Request<B>) -> Arc<str> {
+    let uri = req.uri();
+    if let Some(host) = uri.host() {
+        return match uri.port_u16() {
+            Some(port) => format!("{host}:{port}").into(),
+            None => host.into(),
+        };
+    }
+    req.headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("unknown host")
+        .into()
+}

@@ -1,0 +1,135 @@
+//! Owned copies of the table, taken while requests keep flowing.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use http::{Method, StatusCode, Version};
+
+/// Whether a request came into this process or went out of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Served by this process (tracked by [`InFlightLayer`](crate::InFlightLayer)).
+    Inbound,
+    /// Sent by this process (tracked by [`InFlightClientLayer`](crate::InFlightClientLayer)).
+    Outbound,
+}
+
+impl Direction {
+    /// `"inbound"` or `"outbound"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every request in flight at one moment, oldest first.
+///
+/// Taken by [`Table::snapshot`](crate::Table::snapshot). Taking it never holds up requests
+/// for long: the table is copied a few thousand entries at a time.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Wall-clock time the snapshot was taken; ages are relative to it.
+    pub taken_at: SystemTime,
+    /// This process's id.
+    pub pid: u32,
+    /// How long inflight has been running in this process.
+    pub uptime: Duration,
+    /// The requests, oldest first.
+    pub entries: Vec<EntrySnapshot>,
+}
+
+impl Snapshot {
+    /// Inbound requests, oldest first.
+    pub fn inbound(&self) -> impl Iterator<Item = &EntrySnapshot> {
+        self.entries
+            .iter()
+            .filter(|e| e.direction == Direction::Inbound)
+    }
+
+    /// Outbound requests, oldest first.
+    pub fn outbound(&self) -> impl Iterator<Item = &EntrySnapshot> {
+        self.entries
+            .iter()
+            .filter(|e| e.direction == Direction::Outbound)
+    }
+
+    /// The entry with this id, if it was in flight.
+    pub fn get(&self, id: u64) -> Option<&EntrySnapshot> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+}
+
+/// One request as it was when the snapshot was taken.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EntrySnapshot {
+    /// Unique in this process; what the admin API and the dump call the request.
+    pub id: u64,
+    /// Inbound or outbound.
+    pub direction: Direction,
+    /// The request method.
+    pub method: Method,
+    /// The target, redacted: no userinfo, and no values of sensitive query parameters.
+    /// Inbound requests show what the client sent (`/fetch/1?x=2`), outbound ones the full
+    /// URL (`http://slownode:8484/blob/x`).
+    pub uri: String,
+    /// The request's HTTP version.
+    pub version: Version,
+    /// The client's address, when the server put one in the request extensions
+    /// (a `SocketAddr`, or axum's `ConnectInfo<SocketAddr>`).
+    pub peer: Option<SocketAddr>,
+    /// The route pattern: set by the handler, or axum's `MatchedPath`.
+    pub route: Option<String>,
+    /// Wall-clock time the request started.
+    pub started_at: SystemTime,
+    /// How long the request has been in flight.
+    pub age: Duration,
+    /// What the request is doing now: `in handler`, `awaiting slownode:8484`,
+    /// `writing body`, `client not reading`, `awaiting headers`, `reading body`,
+    /// `caller not reading`, or a status the handler set.
+    pub status: String,
+    /// How long the request has had its current status.
+    pub status_age: Duration,
+    /// Status transitions, oldest first, bounded by the table's history limit.
+    pub history: Vec<StatusChange>,
+    /// How many older transitions were dropped to keep `history` bounded.
+    pub history_dropped: u64,
+    /// Attributes set by the handler, in the order first set.
+    pub attributes: Vec<(String, String)>,
+    /// For an outbound call made while serving an inbound request: that request's id.
+    pub parent: Option<u64>,
+    /// For an inbound request: its outbound calls still in flight.
+    pub children: Vec<u64>,
+    /// Bytes received: the response body for outbound calls; for inbound requests the
+    /// request body's announced size (the layer leaves request bodies untouched).
+    pub bytes_in: u64,
+    /// Bytes sent: the response body for inbound requests; for outbound calls the
+    /// request body's announced size.
+    pub bytes_out: u64,
+    /// Time since the last sign of progress: start, response head, or a body frame.
+    pub idle: Duration,
+    /// The response status, once the response head exists.
+    pub response_status: Option<StatusCode>,
+}
+
+/// One entry of a request's status history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusChange {
+    /// The status entered.
+    pub status: String,
+    /// Wall-clock time it was entered.
+    pub at: SystemTime,
+    /// Time since the request started.
+    pub offset: Duration,
+}

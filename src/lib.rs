@@ -1,0 +1,41 @@
+//! See which HTTP requests a Rust service has in flight, how long each has run, what it is
+//! doing and what it is waiting for.
+//!
+//! Add one layer to your server, one to your clients, and ask for a dump:
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let app: Router = Router::new()
+//!     .route("/hello", get(|| async {
+//!         inflight::set_status("saying hello");
+//!         "hello"
+//!     }))
+//!     .layer(inflight::InFlightLayer::new());
+//! # #[cfg(unix)]
+//! inflight::dump_on_signal()?; // kill -USR1 <pid>, or ^T on macOS
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Each dump line reads like `#41 servicing GET "/fetch/all" for 1m34.00s [awaiting
+//! slownode:8484 for 1m33.98s]`: the request's id, method and URL, how long it has been in
+//! flight, and what it is doing now and for how long.
+//!
+//! - [`InFlightLayer`] tracks inbound requests until their response body is over.
+//! - [`InFlightClientLayer`] tracks outbound calls until the caller has read or dropped the
+//!   response body; a call made while serving an inbound request is shown under it.
+//! - [`set_status`], [`set_attr`] and [`current`] say what the current request is doing.
+//! - [`Table::snapshot`] and [`Table::dump_text`] read the table from anywhere.
+//!
+//! # Features
+//! - `signal` (default): [`dump_on_signal`].
+//! - `axum`: routes from axum's `MatchedPath`, peers from `ConnectInfo`, and
+//!   [`RequestHandle`] as an extractor.
+
+#![deny(unsafe_code, unreachable_pub)]
+#![warn(missing_docs, rust_2018_idioms)]
+
+pub use inflight_core::*;
