@@ -1,1 +1,332 @@
-fn main() {}
+//! The inflight demo: a service stuck behind a slow upstream, and the dump that shows it.
+//!
+//! One process runs three things on loopback:
+//! - `slownode`, an upstream that waits `--upstream-delay` (default 5s) before it answers
+//!   `GET /blob/{n}`, then streams the blob slowly;
+//! - the API server on `--listen` (default 127.0.0.1:3000), tracked by `InFlightLayer`,
+//!   whose `GET /fetch/{n}` fetches `/blob/{n}` from slownode through a client tracked by
+//!   `InFlightClientLayer` and streams it back;
+//! - a traffic generator keeping 6 `/fetch` requests in flight (`--no-traffic` to stop it).
+//!
+//! Run it with `cargo run --release --example demo`, then `kill -USR1 <pid>` (^T on macOS
+//! and the BSDs) to see every request in flight and what it waits for.
+
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Request, Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::stream;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::rt::TokioExecutor;
+use inflight::{InFlightClient, InFlightClientLayer, InFlightLayer};
+use tokio::net::TcpListener;
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+const USAGE: &str = "\
+usage: demo [--listen ADDR] [--upstream-delay DURATION] [--no-traffic]
+
+  --listen ADDR              where the API server listens (default 127.0.0.1:3000)
+  --upstream-delay DURATION  how long slownode waits before answering (default 5s)
+  --no-traffic               do not start the traffic generator
+";
+
+/// Concurrent requests of the traffic generator, like the cbfs client of the story.
+const TRAFFIC: usize = 6;
+
+struct Options {
+    listen: SocketAddr,
+    upstream_delay: Duration,
+    traffic: bool,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        upstream_delay: Duration::from_secs(5),
+        traffic: true,
+    };
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+            None => (arg, None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--listen" => {
+                let text = value("--listen")?;
+                options.listen = text.parse().map_err(|_| {
+                    format!("--listen: {text:?} is not an address like 127.0.0.1:3000")
+                })?;
+            }
+            "--upstream-delay" => {
+                let text = value("--upstream-delay")?;
+                options.upstream_delay = inflight::parse_duration(&text)
+                    .map_err(|e| format!("--upstream-delay: {e}"))?;
+            }
+            "--no-traffic" => options.traffic = false,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) if message.is_empty() => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("demo: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("demo: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<(), String> {
+    inflight::dump_on_signal().map_err(|e| format!("cannot install the signal dump: {e}"))?;
+
+    let slownode = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| format!("cannot start slownode: {e}"))?;
+    let slownode_port = slownode.local_addr().map_err(|e| e.to_string())?.port();
+    let upstream = Router::new()
+        .route("/blob/{n}", get(blob))
+        .with_state(options.upstream_delay);
+    tokio::spawn(async move { axum::serve(slownode, upstream).await });
+
+    let api = TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let api_addr = api.local_addr().map_err(|e| e.to_string())?;
+    let app = Router::new()
+        .route("/fetch/{n}", get(fetch))
+        .route("/stream", get(slow_stream))
+        .route("/hello", get(|| async { "hello\n" }))
+        .with_state(Upstream::new(slownode_port))
+        .layer(InFlightLayer::new());
+    let server = tokio::spawn(async move {
+        axum::serve(api, app.into_make_service_with_connect_info::<SocketAddr>()).await
+    });
+
+    let pid = std::process::id();
+    println!("inflight demo, pid {pid}");
+    println!(
+        "  api       http://{api_addr}  GET /fetch/{{n}}  /stream?chunks=N&interval_ms=M  /hello"
+    );
+    println!(
+        "  slownode  http://slownode:{slownode_port} (127.0.0.1), answers after {}",
+        inflight::Elapsed(options.upstream_delay)
+    );
+    if options.traffic {
+        println!("  traffic   {TRAFFIC} concurrent GET /fetch/{{n}}");
+        for worker in 0..TRAFFIC {
+            tokio::spawn(traffic(api_addr, worker));
+        }
+    }
+    println!("dump the requests in flight: kill -USR1 {pid}   (or ^T on macOS/BSD)");
+
+    match server.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(format!("the API server stopped: {error}")),
+        Err(error) => Err(format!("the API server failed: {error}")),
+    }
+}
+
+/// slownode's `GET /blob/{n}`: waits, then streams 8 chunks of 4 KiB over about a second.
+async fn blob(State(delay): State<Duration>, Path(n): Path<String>) -> Response<Body> {
+    tokio::time::sleep(delay).await;
+    let chunks = stream::unfold(0u32, move |sent| {
+        let n = n.clone();
+        async move {
+            if sent == 8 {
+                return None;
+            }
+            if sent > 0 {
+                tokio::time::sleep(Duration::from_millis(125)).await;
+            }
+            let mut chunk = format!("blob {n} chunk {sent}\n").into_bytes();
+            chunk.resize(4096, b'.');
+            Some((Ok::<_, Infallible>(Bytes::from(chunk)), sent + 1))
+        }
+    });
+    Response::new(Body::from_stream(chunks))
+}
+
+type UpstreamClient = InFlightClient<Client<HttpConnector<Slownode>, Empty<Bytes>>>;
+
+/// The API server's client for slownode, tracked by `InFlightClientLayer`.
+#[derive(Clone)]
+struct Upstream {
+    client: UpstreamClient,
+    port: u16,
+}
+
+impl Upstream {
+    fn new(port: u16) -> Upstream {
+        let client =
+            Client::builder(TokioExecutor::new()).build(HttpConnector::new_with_resolver(Slownode));
+        Upstream {
+            client: ServiceBuilder::new()
+                .layer(InFlightClientLayer::new())
+                .service(client),
+            port,
+        }
+    }
+}
+
+/// Resolves the name `slownode` to loopback, so URLs read like the story's.
+#[derive(Clone, Copy)]
+struct Slownode;
+
+impl Service<Name> for Slownode {
+    type Response = std::iter::Once<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        ready(match name.as_str() {
+            "slownode" => Ok(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0)))),
+            other => Err(std::io::Error::other(format!(
+                "the demo only knows slownode, not {other}"
+            ))),
+        })
+    }
+}
+
+fn bad_request(message: String) -> Response<Body> {
+    (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()
+}
+
+/// `GET /fetch/{n}`: fetches `/blob/{n}` from slownode and streams it back.
+async fn fetch(State(upstream): State<Upstream>, Path(n): Path<String>) -> Response<Body> {
+    let Ok(n) = n.parse::<u64>() else {
+        return bad_request(format!("/fetch/{{n}}: n must be a number, not {n:?}"));
+    };
+    inflight::set_status(format!("fetching blob {n}"));
+    inflight::set_attr("blob", n.to_string());
+    let request = Request::get(format!("http://slownode:{}/blob/{n}", upstream.port))
+        .body(Empty::new())
+        .expect("a URI built from a number and a port is valid");
+    match upstream.client.oneshot(request).await {
+        Ok(response) => {
+            inflight::set_status("relaying blob");
+            let (parts, body) = response.into_parts();
+            Response::from_parts(parts, Body::new(body))
+        }
+        Err(error) => (
+            StatusCode::BAD_GATEWAY,
+            format!("slownode failed: {error}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /stream?chunks=N&interval_ms=M`: a slowly streamed body, no upstream.
+async fn slow_stream(RawQuery(query): RawQuery) -> Response<Body> {
+    let (mut chunks, mut interval_ms) = (10u32, 500u64);
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "chunks" => match value.parse() {
+                Ok(n) if (1..=100_000).contains(&n) => chunks = n,
+                _ => {
+                    return bad_request(format!(
+                        "chunks must be a number from 1 to 100000, not {value:?}"
+                    ));
+                }
+            },
+            "interval_ms" => match value.parse() {
+                Ok(ms) if ms <= 600_000 => interval_ms = ms,
+                _ => {
+                    return bad_request(format!(
+                        "interval_ms must be a number from 0 to 600000, not {value:?}"
+                    ));
+                }
+            },
+            other => {
+                return bad_request(format!(
+                    "unknown parameter {other:?}; use chunks and interval_ms"
+                ));
+            }
+        }
+    }
+    let interval = Duration::from_millis(interval_ms);
+    let body = stream::unfold(0u32, move |sent| async move {
+        if sent == chunks {
+            return None;
+        }
+        if sent > 0 {
+            tokio::time::sleep(interval).await;
+        }
+        Some((
+            Ok::<_, Infallible>(Bytes::from(format!("chunk {sent}\n"))),
+            sent + 1,
+        ))
+    });
+    Response::new(Body::from_stream(body))
+}
+
+/// One worker of the traffic generator: fetches blobs one after the other, forever.
+async fn traffic(api: SocketAddr, worker: usize) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    for round in 0u64.. {
+        let n = round * TRAFFIC as u64 + worker as u64;
+        let request = Request::get(format!("http://{api}/fetch/{n}"))
+            .body(Empty::new())
+            .expect("a URI built from an address and a number is valid");
+        let finished = match client.request(request).await {
+            Ok(response) => response.into_body().collect().await.is_ok(),
+            Err(_) => false,
+        };
+        if !finished {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}

@@ -95,8 +95,13 @@ impl fmt::Display for Line<'_> {
             Elapsed(entry.age),
             entry.status
         )?;
-        if entry.status_age < entry.age {
-            write!(f, " for {}", Elapsed(entry.status_age))?;
+        // A status as old as the request says nothing more; `for` only when they differ.
+        let (age, status_age) = (
+            Elapsed(entry.age).to_string(),
+            Elapsed(entry.status_age).to_string(),
+        );
+        if status_age != age {
+            write!(f, " for {status_age}")?;
         }
         f.write_str("]")?;
         for (i, (key, value)) in entry.attributes.iter().enumerate() {

@@ -31,6 +31,7 @@ mod client;
 mod clock;
 mod current;
 mod dump;
+mod duration;
 mod entry;
 mod future;
 mod redact;
@@ -49,6 +50,7 @@ pub use current::{
     RequestHandle, WithRequest, current, in_current_request, set_attr, set_route, set_status,
 };
 pub use dump::Elapsed;
+pub use duration::{ParseDurationError, parse_duration};
 pub use future::ResponseFuture;
 pub use redact::DEFAULT_SENSITIVE_PARAMS;
 pub use server::{InFlight, InFlightLayer};
