@@ -4,11 +4,13 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::{HeaderMap, Response, StatusCode, header};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use http_body::{Body, Frame, SizeHint};
 
 use crate::clock;
 use crate::current::enter;
+use crate::future::TERMINATED_HEADER;
 use crate::table::{Ending, Tracked};
 
 pin_project_lite::pin_project! {
@@ -16,10 +18,16 @@ pin_project_lite::pin_project! {
     /// stream (also noticed right after the last data frame, since hyper stops polling
     /// once it has written `Content-Length` bytes), an error, or the body being dropped.
     ///
-    /// `Data` and `Error` are the inner body's.
+    /// `Data` and `Error` are the inner body's. When an operator terminates the request
+    /// while its body is being sent, the body is cut short: it ends with an
+    /// `inflight-terminated: operator` trailer (a `Content-Length` response is left
+    /// incomplete, which HTTP/1.1 clients see as an error).
     pub struct TrackedBody<B> {
+        // `None` for a response the layer made up, or once the body was cut.
         #[pin]
-        inner: B,
+        inner: Option<B>,
+        // The body of a response the layer made up.
+        message: Option<Bytes>,
         state: Option<BodyState>,
     }
 }
@@ -36,26 +44,43 @@ struct BodyState {
 impl<B> TrackedBody<B> {
     /// A body that is not tracked (its request already ended).
     pub(crate) fn untracked(inner: B) -> TrackedBody<B> {
-        TrackedBody { inner, state: None }
+        TrackedBody {
+            inner: Some(inner),
+            message: None,
+            state: None,
+        }
     }
 
-    /// The inner body.
-    pub fn get_ref(&self) -> &B {
-        &self.inner
+    /// The body of a response made up by the layer.
+    pub(crate) fn message(text: Bytes) -> TrackedBody<B> {
+        TrackedBody {
+            inner: None,
+            message: Some(text),
+            state: None,
+        }
+    }
+
+    /// The inner body; `None` for a response the layer made up after a termination.
+    pub fn get_ref(&self) -> Option<&B> {
+        self.inner.as_ref()
     }
 
     /// The inner body, mutably.
-    pub fn get_mut(&mut self) -> &mut B {
-        &mut self.inner
+    pub fn get_mut(&mut self) -> Option<&mut B> {
+        self.inner.as_mut()
     }
 
     /// The inner body; its request ends as dropped early if it was still tracked.
-    pub fn into_inner(self) -> B {
+    pub fn into_inner(self) -> Option<B> {
         self.inner
     }
 }
 
-impl<B: Body> Body for TrackedBody<B> {
+impl<B> Body for TrackedBody<B>
+where
+    B: Body,
+    B::Data: From<Bytes>,
+{
     type Data = B::Data;
     type Error = B::Error;
 
@@ -64,19 +89,35 @@ impl<B: Body> Body for TrackedBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let mut this = self.project();
-        let Some(state) = this.state.as_mut() else {
-            return this.inner.poll_frame(cx);
+        let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
+            return Poll::Ready(this.message.take().map(|text| Ok(Frame::data(text.into()))));
         };
+        let Some(state) = this.state.as_mut() else {
+            return inner.poll_frame(cx);
+        };
+        if state.tracked.entry.as_ref().is_some_and(|e| e.terminated()) {
+            this.inner.set(None);
+            if let Some(state) = this.state.take() {
+                state.tracked.finish(Ending::Terminated);
+            }
+            let mut trailers = HeaderMap::new();
+            trailers.insert(TERMINATED_HEADER, HeaderValue::from_static("operator"));
+            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+        }
         let polled = if state.enter {
             let _current = enter(&mut state.tracked.entry);
-            this.inner.as_mut().poll_frame(cx)
+            inner.as_mut().poll_frame(cx)
         } else {
-            this.inner.as_mut().poll_frame(cx)
+            inner.as_mut().poll_frame(cx)
         };
         let ending = match &polled {
             Poll::Pending => {
                 if let Some(entry) = &state.tracked.entry {
                     entry.body_waiting();
+                    entry.register_waker(cx.waker());
+                    if entry.terminated() {
+                        cx.waker().wake_by_ref();
+                    }
                 }
                 return Poll::Pending;
             }
@@ -90,7 +131,7 @@ impl<B: Body> Body for TrackedBody<B> {
                         entry.body_bytes(len);
                     }
                 }
-                let over = this.inner.is_end_stream()
+                let over = inner.is_end_stream()
                     || state
                         .expected
                         .is_some_and(|expected| state.sent >= expected);
@@ -110,11 +151,18 @@ impl<B: Body> Body for TrackedBody<B> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match &self.inner {
+            Some(inner) => inner.is_end_stream(),
+            None => self.message.is_none(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match (&self.inner, &self.message) {
+            (Some(inner), _) => inner.size_hint(),
+            (None, Some(text)) => SizeHint::with_exact(text.len() as u64),
+            (None, None) => SizeHint::with_exact(0),
+        }
     }
 }
 
@@ -144,6 +192,10 @@ pub(crate) fn track_response<B: Body>(
         || status == StatusCode::NOT_MODIFIED
         || response.body().is_end_stream();
     if bodyless {
+        if let Some(entry) = &tracked.entry {
+            // Kept for the record of how the request ended; no clock read needed.
+            entry.response_head(status, 0);
+        }
         tracked.finish(Ending::Completed);
         return response.map(TrackedBody::untracked);
     }
@@ -156,7 +208,8 @@ pub(crate) fn track_response<B: Body>(
         .exact()
         .or_else(|| content_length(response.headers()));
     response.map(|inner| TrackedBody {
-        inner,
+        inner: Some(inner),
+        message: None,
         state: Some(BodyState {
             tracked,
             expected,

@@ -143,6 +143,51 @@ pub fn in_current_request<F: Future>(future: F) -> WithRequest<F> {
     }
 }
 
+/// Resolves when an operator asks the request being served on this task to cancel
+/// (`POST /requests/{id}/cancel` on the admin port, or [`Table::cancel`](crate::Table::cancel)).
+/// Outside a tracked request it never resolves.
+///
+/// ```
+/// # use inflight_core as inflight;
+/// # async fn long_query() -> &'static str { "rows" }
+/// async fn handler() -> &'static str {
+///     tokio::select! {
+///         rows = long_query() => rows,
+///         _ = inflight::cancelled() => "cancelled by an operator",
+///     }
+/// }
+/// # let _ = handler;
+/// ```
+pub fn cancelled() -> Cancelled {
+    Cancelled {
+        entry: current_entry(),
+    }
+}
+
+/// The future of [`cancelled`].
+pub struct Cancelled {
+    entry: Option<Arc<Entry>>,
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match &self.entry {
+            Some(entry) if entry.poll_cancelled(cx.waker()) => Poll::Ready(()),
+            _ => Poll::Pending,
+        }
+    }
+}
+
+impl fmt::Debug for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancelled")
+            .field("request", &self.entry.as_ref().map(|e| e.id))
+            .finish()
+    }
+}
+
 /// A handle on one tracked request.
 ///
 /// Get one with [`current()`], from the request extensions when the layer is told to put
@@ -182,6 +227,24 @@ impl RequestHandle {
     /// Like [`set_route`], for this request.
     pub fn set_route(&self, route: impl Into<Cow<'static, str>>) {
         self.entry.set_route(route.into());
+    }
+
+    /// Resolves when an operator asks this request to cancel.
+    pub fn cancelled(&self) -> Cancelled {
+        Cancelled {
+            entry: Some(self.entry.clone()),
+        }
+    }
+
+    /// Whether an operator asked this request to cancel.
+    pub fn is_cancelled(&self) -> bool {
+        self.entry.cancel_requested()
+    }
+
+    /// Forbids cancelling and terminating this request from the admin port (for work
+    /// that must not be cut in the middle); such attempts get `403 Forbidden`.
+    pub fn forbid_cancel(&self) {
+        self.entry.forbid_cancel();
     }
 
     /// Runs `future` as part of this request: while it is polled this is the current

@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 
 use http::{Method, StatusCode, Uri, Version};
 
@@ -22,6 +23,13 @@ use crate::status::StatusText;
 
 /// The most attributes one request keeps; later ones are ignored.
 pub(crate) const MAX_ATTRIBUTES: usize = 32;
+
+/// `control` bits: an operator asked to terminate the request.
+const TERMINATE: u8 = 1;
+/// An operator asked the handler to cancel.
+const CANCEL: u8 = 2;
+/// The handler said it must not be cancelled or terminated.
+const FORBID_CANCEL: u8 = 4;
 
 const BODY_NONE: u8 = 0;
 const BODY_WAITING: u8 = 1;
@@ -49,6 +57,9 @@ pub(crate) struct Entry {
     last_frame_at: AtomicU64,
     response_status: AtomicU16,
     body: AtomicU8,
+    control: AtomicU8,
+    /// The task polling the request's future or body, woken to terminate it.
+    waker: Mutex<Option<Waker>>,
     detail: Mutex<Option<Box<Detail>>>,
 }
 
@@ -64,6 +75,10 @@ struct Detail {
     route: Option<Cow<'static, str>>,
     /// Only for methods outside the standard set.
     method: Option<Method>,
+    /// What the operator said when terminating or cancelling.
+    control_message: Option<String>,
+    /// Tasks waiting in `cancelled()`.
+    cancel_waiters: Vec<Waker>,
 }
 
 struct PendingCall {
@@ -120,6 +135,8 @@ impl Entry {
             last_frame_at: AtomicU64::new(0),
             response_status: AtomicU16::new(0),
             body: AtomicU8::new(BODY_NONE),
+            control: AtomicU8::new(0),
+            waker: Mutex::new(None),
             detail: Mutex::new(detail),
         }
     }
@@ -197,7 +214,8 @@ impl Entry {
         }
     }
 
-    /// The response head is out (inbound) or in (outbound).
+    /// The response head is out (inbound) or in (outbound). `now` is 0 when the request
+    /// ends right away (no body).
     #[inline]
     pub(crate) fn response_head(&self, status: StatusCode, now: Nanos) {
         self.response_status.store(status.as_u16(), Relaxed);
@@ -227,6 +245,116 @@ impl Entry {
         self.body.store(BODY_HANDED_OFF, Relaxed);
     }
 
+    /// Remembers the task to wake when the request is terminated. Called when the
+    /// request's future or body returns `Pending`; cheap when the task is the same.
+    #[inline]
+    pub(crate) fn register_waker(&self, waker: &Waker) {
+        let mut slot = self
+            .waker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slot.as_ref() {
+            Some(current) if current.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+
+    /// Whether an operator asked to terminate the request.
+    #[inline]
+    pub(crate) fn terminated(&self) -> bool {
+        self.control.load(Relaxed) & TERMINATE != 0
+    }
+
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.control.load(Relaxed) & CANCEL != 0
+    }
+
+    pub(crate) fn cancel_forbidden(&self) -> bool {
+        self.control.load(Relaxed) & FORBID_CANCEL != 0
+    }
+
+    pub(crate) fn forbid_cancel(&self) {
+        self.control.fetch_or(FORBID_CANCEL, Relaxed);
+    }
+
+    /// What the operator said, if anything.
+    pub(crate) fn control_message(&self) -> Option<String> {
+        self.detail()
+            .as_ref()
+            .and_then(|d| d.control_message.clone())
+    }
+
+    /// Asks for the request to end now: its task is woken and the layer drops the
+    /// request's future (or cuts its body). Returns false if cancelling is forbidden.
+    pub(crate) fn terminate(&self, message: Option<String>) -> bool {
+        if self.cancel_forbidden() {
+            return false;
+        }
+        let now = clock::now();
+        {
+            let mut guard = self.detail();
+            let detail = guard.get_or_insert_with(Box::default);
+            if message.is_some() {
+                detail.control_message = message;
+            }
+            self.push(detail, StatusText::Terminating, now);
+        }
+        self.control.fetch_or(TERMINATE, Relaxed);
+        let waker = self
+            .waker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Asks the handler to cancel: `cancelled()` resolves. Returns false if forbidden.
+    pub(crate) fn cancel(&self, message: Option<String>) -> bool {
+        if self.cancel_forbidden() {
+            return false;
+        }
+        let now = clock::now();
+        let waiters = {
+            let mut guard = self.detail();
+            let detail = guard.get_or_insert_with(Box::default);
+            if message.is_some() {
+                detail.control_message = message;
+            }
+            self.push(detail, StatusText::CancelRequested, now);
+            self.control.fetch_or(CANCEL, Relaxed);
+            std::mem::take(&mut detail.cancel_waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+        true
+    }
+
+    /// Resolves once cancel is requested; registers `waker` otherwise.
+    pub(crate) fn poll_cancelled(&self, waker: &Waker) -> bool {
+        if self.cancel_requested() {
+            return true;
+        }
+        let mut guard = self.detail();
+        // Checked again under the lock `cancel` takes, so a wake-up cannot be missed.
+        if self.cancel_requested() {
+            return true;
+        }
+        let waiters = &mut guard.get_or_insert_with(Box::default).cancel_waiters;
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+        false
+    }
+
+    /// The outbound calls of this request still in flight.
+    pub(crate) fn children(&self) -> Vec<u64> {
+        self.detail().as_ref().map_or_else(Vec::new, |d| {
+            d.awaiting.iter().map(|call| call.child).collect()
+        })
+    }
+
     fn method(&self, detail: Option<&Detail>) -> Method {
         match (
             self.method.standard(),
@@ -245,6 +373,16 @@ impl Entry {
         now: Nanos,
         not_reading_after: Nanos,
     ) -> (StatusText, Nanos) {
+        if self.terminated()
+            && let Some(change) = detail.and_then(|d| {
+                d.history
+                    .iter()
+                    .rev()
+                    .find(|t| t.status == StatusText::Terminating)
+            })
+        {
+            return (StatusText::Terminating, change.at);
+        }
         let head_at = self.head_at.load(Relaxed);
         if head_at != 0 {
             if self.body.load(Relaxed) == BODY_HANDED_OFF {
@@ -351,7 +489,11 @@ impl Entry {
             route,
             started_at: clock::wall(self.start),
             age: clock::between(self.start, now),
-            status: status.to_string(),
+            status: if self.cancel_requested() && status != StatusText::Terminating {
+                format!("{status} (cancel requested)")
+            } else {
+                status.to_string()
+            },
             status_age: clock::between(status_since, now),
             history: history_out,
             history_dropped,
@@ -369,6 +511,9 @@ impl Entry {
             bytes_out,
             idle: clock::between(last_activity, now),
             response_status,
+            cancel_requested: self.cancel_requested(),
+            cancel_forbidden: self.cancel_forbidden(),
+            control_message: detail.and_then(|d| d.control_message.clone()),
         }
     }
 }

@@ -47,14 +47,15 @@ pub use client::{InFlightClient, InFlightClientLayer};
 #[cfg(feature = "axum")]
 pub use current::NotTracked;
 pub use current::{
-    RequestHandle, WithRequest, current, in_current_request, set_attr, set_route, set_status,
+    Cancelled, RequestHandle, WithRequest, cancelled, current, in_current_request, set_attr,
+    set_route, set_status,
 };
 pub use dump::Elapsed;
 pub use duration::{ParseDurationError, parse_duration};
-pub use future::ResponseFuture;
+pub use future::{ResponseFuture, TERMINATED_HEADER, Terminated};
 pub use redact::DEFAULT_SENSITIVE_PARAMS;
 pub use server::{InFlight, InFlightLayer};
 #[cfg(feature = "signal")]
 pub use signal::dump_on_signal;
 pub use snapshot::{Direction, EntrySnapshot, Snapshot, StatusChange};
-pub use table::{Table, TableBuilder, Totals, global};
+pub use table::{ControlError, Ending, Finished, Table, TableBuilder, Totals, global};

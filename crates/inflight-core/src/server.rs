@@ -148,6 +148,8 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: Body,
     ResBody: Body,
+    // A terminated request gets a made-up body with a message in it.
+    ResBody::Data: From<bytes::Bytes>,
 {
     type Response = Response<TrackedBody<ResBody>>;
     type Error = S::Error;

@@ -120,6 +120,13 @@ pub struct EntrySnapshot {
     pub idle: Duration,
     /// The response status, once the response head exists.
     pub response_status: Option<StatusCode>,
+    /// An operator asked the handler to cancel (see [`cancelled`](crate::cancelled)).
+    pub cancel_requested: bool,
+    /// The handler forbade cancelling and terminating
+    /// ([`RequestHandle::forbid_cancel`](crate::RequestHandle::forbid_cancel)).
+    pub cancel_forbidden: bool,
+    /// What the operator said when cancelling or terminating.
+    pub control_message: Option<String>,
 }
 
 /// One entry of a request's status history.

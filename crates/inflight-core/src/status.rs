@@ -25,6 +25,10 @@ pub(crate) enum StatusText {
     Awaiting { target: Arc<str>, more: u32 },
     /// Set by the handler.
     User(Cow<'static, str>),
+    /// An operator asked the handler to cancel.
+    CancelRequested,
+    /// An operator terminated the request; the layer is ending it.
+    Terminating,
 }
 
 impl fmt::Display for StatusText {
@@ -39,6 +43,8 @@ impl fmt::Display for StatusText {
             StatusText::Awaiting { target, more: 0 } => write!(f, "awaiting {target}"),
             StatusText::Awaiting { target, more } => write!(f, "awaiting {target} (+{more} more)"),
             StatusText::User(text) => f.write_str(text),
+            StatusText::CancelRequested => f.write_str("cancel requested"),
+            StatusText::Terminating => f.write_str("terminating"),
         }
     }
 }

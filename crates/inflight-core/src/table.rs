@@ -2,9 +2,9 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::clock::{self, Nanos};
 use crate::current::RequestHandle;
@@ -81,6 +81,8 @@ struct TableInner {
 
 /// Settings every shard sees.
 pub(crate) struct Shared {
+    /// Whether ended requests are kept for [`Table::drain_finished`].
+    collect: AtomicBool,
     pub(crate) history_limit: u16,
     pub(crate) not_reading_after: Nanos,
     pub(crate) redaction: Redaction,
@@ -91,6 +93,7 @@ pub(crate) struct Shared {
 #[repr(align(128))]
 pub(crate) struct Shard {
     slab: Mutex<Slab>,
+    shared: Arc<Shared>,
 }
 
 struct Slab {
@@ -100,6 +103,9 @@ struct Slab {
     len: usize,
     inbound: usize,
     totals: Totals,
+    /// Ended requests not yet drained (only while someone drains them).
+    finished: Vec<FinishedRaw>,
+    finished_dropped: u64,
 }
 
 /// How many requests a table has seen end, by the way they ended.
@@ -117,15 +123,93 @@ pub struct Totals {
     /// The response future or body was dropped before the end: client went away, timeout,
     /// panic, or the caller dropped the response.
     pub dropped_early: u64,
+    /// Terminated by an operator.
+    pub terminated: u64,
 }
 
 /// How a request ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ending {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ending {
+    /// The response is complete: its body reached end of stream, or it had none.
     Completed,
+    /// The service returned an error instead of a response.
     Failed,
+    /// The response body returned an error.
     BodyFailed,
+    /// The response future or body was dropped before the end: the client went away, a
+    /// timeout fired, the handler panicked, or the caller dropped the response.
     DroppedEarly,
+    /// An operator terminated it ([`Table::terminate`]).
+    Terminated,
+}
+
+impl Ending {
+    /// `completed`, `failed`, `body_failed`, `dropped_early` or `terminated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Completed => "completed",
+            Ending::Failed => "failed",
+            Ending::BodyFailed => "body_failed",
+            Ending::DroppedEarly => "dropped_early",
+            Ending::Terminated => "terminated",
+        }
+    }
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request that ended, as [`Table::drain_finished`] returns it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Finished {
+    /// The request as it was when it ended (`age` is its duration), with its whole
+    /// status history.
+    pub entry: EntrySnapshot,
+    /// How it ended.
+    pub ending: Ending,
+    /// When it ended.
+    pub ended_at: SystemTime,
+    /// How long it was in flight.
+    pub duration: Duration,
+}
+
+/// Why [`Table::terminate`] or [`Table::cancel`] did nothing.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// No request with this id is in flight.
+    NotFound(u64),
+    /// The request forbade it ([`RequestHandle::forbid_cancel`]); here is the request.
+    Forbidden(Box<EntrySnapshot>),
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlError::NotFound(id) => write!(f, "no request #{id} is in flight"),
+            ControlError::Forbidden(entry) => write!(
+                f,
+                "request #{} forbids cancelling and terminating",
+                entry.id
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+/// Finished requests kept per shard until drained; more are counted and dropped.
+const FINISHED_PER_SHARD: usize = 8192;
+
+struct FinishedRaw {
+    entry: Arc<Entry>,
+    ending: Ending,
+    ended_at: Nanos,
 }
 
 impl Slab {
@@ -156,7 +240,13 @@ impl Slab {
         index
     }
 
-    fn remove(&mut self, index: u32, id: u64, ending: Ending) -> Option<Arc<Entry>> {
+    fn remove(
+        &mut self,
+        index: u32,
+        id: u64,
+        ending: Ending,
+        ended_at: Nanos,
+    ) -> Option<Arc<Entry>> {
         let slot = self.slot(index)?;
         if slot.as_ref().is_none_or(|entry| entry.id != id) {
             return None;
@@ -171,14 +261,28 @@ impl Slab {
             Ending::Failed => totals.failed += 1,
             Ending::BodyFailed => totals.body_failed += 1,
             Ending::DroppedEarly => totals.dropped_early += 1,
+            Ending::Terminated => totals.terminated += 1,
         }
-        Some(entry)
+        if ended_at == 0 {
+            return Some(entry);
+        }
+        if self.finished.len() >= FINISHED_PER_SHARD {
+            self.finished_dropped += 1;
+            return Some(entry);
+        }
+        self.finished.push(FinishedRaw {
+            entry,
+            ending,
+            ended_at,
+        });
+        None
     }
 }
 
 impl Shard {
-    fn new() -> Shard {
+    fn new(shared: Arc<Shared>) -> Shard {
         Shard {
+            shared,
             slab: Mutex::new(Slab {
                 pages: Vec::new(),
                 free: Vec::new(),
@@ -186,6 +290,8 @@ impl Shard {
                 len: 0,
                 inbound: 0,
                 totals: Totals::default(),
+                finished: Vec::new(),
+                finished_dropped: 0,
             }),
         }
     }
@@ -197,7 +303,13 @@ impl Shard {
     }
 
     fn remove(&self, index: u32, id: u64, ending: Ending) {
-        let removed = self.lock().remove(index, id, ending);
+        // The end time only matters to whoever drains finished requests.
+        let ended_at = if self.shared.collect.load(Relaxed) {
+            clock::now()
+        } else {
+            0
+        };
+        let removed = self.lock().remove(index, id, ending, ended_at);
         // The entry (maybe its last reference) is freed outside the lock.
         drop(removed);
     }
@@ -355,8 +467,91 @@ impl Table {
             sum.failed += totals.failed;
             sum.body_failed += totals.body_failed;
             sum.dropped_early += totals.dropped_early;
+            sum.terminated += totals.terminated;
         }
         sum
+    }
+
+    /// The requests that ended since the last call, oldest end first.
+    ///
+    /// The first call starts the collection: until then nothing is kept. Each shard keeps
+    /// up to 8192 ended requests between calls and counts what it had to drop (see
+    /// [`finished_dropped`](Table::finished_dropped)), so a consumer that falls behind
+    /// never makes requests wait or memory grow. The admin server drains every 50 ms.
+    pub fn drain_finished(&self) -> Vec<Finished> {
+        self.inner.shared.collect.store(true, Relaxed);
+        let mut raw = Vec::new();
+        for shard in self.inner.shards.iter() {
+            let taken = std::mem::take(&mut shard.lock().finished);
+            raw.extend(taken);
+        }
+        raw.sort_unstable_by_key(|finished| finished.ended_at);
+        let shared = &self.inner.shared;
+        raw.into_iter()
+            .map(|finished| {
+                let view = View {
+                    now: finished.ended_at,
+                    not_reading_after: shared.not_reading_after,
+                    sensitive: &shared.redaction,
+                };
+                let entry = finished.entry.snapshot(&view, true);
+                Finished {
+                    duration: entry.age,
+                    entry,
+                    ending: finished.ending,
+                    ended_at: clock::wall(finished.ended_at),
+                }
+            })
+            .collect()
+    }
+
+    /// How many ended requests were dropped because nobody drained them in time.
+    pub fn finished_dropped(&self) -> u64 {
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| shard.lock().finished_dropped)
+            .sum()
+    }
+
+    /// Terminates a request: its future is dropped at once and, for an inbound request,
+    /// the client gets `503 Service Unavailable` saying an operator terminated it (with
+    /// `message`). An outbound call resolves for its caller as a made-up `503` response
+    /// carrying [`Terminated`](crate::Terminated) in its extensions, so the client's
+    /// error type stays what it was. Outbound calls of a terminated inbound request are
+    /// terminated with it. If the response head is already out, the body is cut short.
+    ///
+    /// Returns the request as it was.
+    pub fn terminate(
+        &self,
+        id: u64,
+        message: Option<String>,
+    ) -> Result<EntrySnapshot, ControlError> {
+        let entry = self.find(id).ok_or(ControlError::NotFound(id))?;
+        let before = entry.snapshot(&self.view(), true);
+        if !entry.terminate(message.clone()) {
+            return Err(ControlError::Forbidden(Box::new(before)));
+        }
+        for child in entry.children() {
+            if let Some(child) = self.find(child) {
+                child.terminate(message.clone());
+            }
+        }
+        Ok(before)
+    }
+
+    /// Asks a request to cancel: [`cancelled`](crate::cancelled) resolves in its handler
+    /// and its status says so. What happens next is up to the handler; the admin server
+    /// terminates it after a grace period if it is still there.
+    ///
+    /// Returns the request as it was.
+    pub fn cancel(&self, id: u64, message: Option<String>) -> Result<EntrySnapshot, ControlError> {
+        let entry = self.find(id).ok_or(ControlError::NotFound(id))?;
+        let before = entry.snapshot(&self.view(), true);
+        if !entry.cancel(message) {
+            return Err(ControlError::Forbidden(Box::new(before)));
+        }
+        Ok(before)
     }
 
     /// Whether two handles share the same table.
@@ -391,7 +586,7 @@ pub fn global() -> &'static Table {
 ///
 /// ```
 /// # use inflight_core as inflight;
-/// use std::time::Duration;
+/// use std::time::{Duration, SystemTime};
 ///
 /// let table = inflight::Table::builder()
 ///     .history_limit(16)
@@ -458,13 +653,16 @@ impl TableBuilder {
             .clamp(1, 1 << 16)
             .next_power_of_two();
         let shared = Arc::new(Shared {
+            collect: AtomicBool::new(false),
             history_limit: self.history_limit,
             not_reading_after: u64::try_from(self.not_reading_after.as_nanos()).unwrap_or(u64::MAX),
             redaction: self.redaction,
         });
         Table {
             inner: Arc::new(TableInner {
-                shards: (0..shards.max(8)).map(|_| Arc::new(Shard::new())).collect(),
+                shards: (0..shards.max(8))
+                    .map(|_| Arc::new(Shard::new(shared.clone())))
+                    .collect(),
                 shared,
             }),
         }
