@@ -41,6 +41,8 @@ mod signal;
 mod snapshot;
 mod status;
 mod table;
+#[cfg(feature = "wire")]
+pub mod wire;
 
 pub use body::TrackedBody;
 pub use client::{InFlightClient, InFlightClientLayer};

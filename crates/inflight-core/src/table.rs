@@ -377,9 +377,17 @@ impl Table {
 
     /// Every entry, oldest first.
     fn entries(&self) -> Vec<Arc<Entry>> {
+        self.entries_where(|_| true)
+    }
+
+    fn entries_where(&self, keep: impl Fn(&Entry) -> bool) -> Vec<Arc<Entry>> {
         let mut entries = Vec::with_capacity(self.len());
         for shard in self.inner.shards.iter() {
-            shard.for_each_page(|entry| entries.push(entry.clone()));
+            shard.for_each_page(|entry| {
+                if keep(entry) {
+                    entries.push(entry.clone());
+                }
+            });
         }
         entries.sort_unstable_by_key(|entry| (entry.start, entry.id));
         entries
@@ -393,8 +401,39 @@ impl Table {
         self.snapshot_with(true)
     }
 
+    /// Like [`snapshot`](Table::snapshot) without status histories: what the text dump
+    /// and request lists need, and cheaper.
+    pub fn snapshot_summary(&self) -> Snapshot {
+        self.snapshot_with(false)
+    }
+
+    /// Like [`snapshot`](Table::snapshot), only for requests in flight for at least
+    /// `min_age`. Cheap when few are: the others are skipped before anything is copied.
+    pub fn snapshot_older_than(&self, min_age: Duration) -> Snapshot {
+        let now = clock::now();
+        let min_age = u64::try_from(min_age.as_nanos()).unwrap_or(u64::MAX);
+        let entries = self.entries_where(|entry| now.saturating_sub(entry.start) >= min_age);
+        self.snapshot_of(entries, true)
+    }
+
+    /// How long the oldest request in flight in `direction` has been, if any.
+    pub fn oldest(&self, direction: Direction) -> Option<Duration> {
+        let mut oldest: Option<Nanos> = None;
+        for shard in self.inner.shards.iter() {
+            shard.for_each_page(|entry| {
+                if entry.direction == direction {
+                    oldest = Some(oldest.map_or(entry.start, |start| start.min(entry.start)));
+                }
+            });
+        }
+        oldest.map(|start| clock::between(start, clock::now()))
+    }
+
     pub(crate) fn snapshot_with(&self, history: bool) -> Snapshot {
-        let entries = self.entries();
+        self.snapshot_of(self.entries(), history)
+    }
+
+    fn snapshot_of(&self, entries: Vec<Arc<Entry>>, history: bool) -> Snapshot {
         let view = self.view();
         Snapshot {
             taken_at: clock::wall(view.now),

@@ -1,0 +1,199 @@
+//! The JSON of the admin API: what `inflight-admin` serves and the `inflight` CLI reads.
+//!
+//! Times are RFC 3339 strings in UTC with milliseconds; durations are milliseconds as
+//! numbers, measured at the list's `server_time`, so clients compute ages without
+//! trusting their own clock.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::{EntrySnapshot, StatusChange};
+
+/// Who answered: carried by every list.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Origin {
+    /// When the answer was made (RFC 3339).
+    pub server_time: String,
+    /// The process id.
+    pub pid: u32,
+    /// The host name.
+    pub host: String,
+    /// The service name.
+    pub service: String,
+}
+
+/// `GET /requests`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RequestList {
+    /// Who answered.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// The requests, after filters, sort and limit.
+    pub requests: Vec<Request>,
+}
+
+/// One request in flight.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Request {
+    /// Unique in the process.
+    pub id: u64,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// The method.
+    pub method: String,
+    /// The target, redacted.
+    pub uri: String,
+    /// `HTTP/1.1`, `HTTP/2.0`, ...
+    pub version: String,
+    /// The client's address, when known.
+    pub peer: Option<String>,
+    /// The route pattern, when known.
+    pub route: Option<String>,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// Time in flight at `server_time`, in milliseconds.
+    pub elapsed_ms: f64,
+    /// What it is doing.
+    pub status: String,
+    /// Time in that status, in milliseconds.
+    pub status_elapsed_ms: f64,
+    /// Status transitions, oldest first; only in `GET /requests/{id}` and `/recent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<Transition>>,
+    /// Older transitions dropped to keep the history bounded.
+    pub history_dropped: u64,
+    /// Attributes set by the handler.
+    pub attributes: BTreeMap<String, String>,
+    /// The inbound request an outbound call was made for.
+    pub parent: Option<u64>,
+    /// The outbound calls of an inbound request still in flight.
+    pub children: Vec<u64>,
+    /// Bytes received (see the core's `EntrySnapshot::bytes_in`).
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Milliseconds since the last sign of progress.
+    pub idle_ms: f64,
+    /// The response status, once there is a response head.
+    pub response_status: Option<u16>,
+    /// An operator asked it to cancel.
+    pub cancel_requested: bool,
+    /// It forbids cancelling and terminating.
+    pub cancel_forbidden: bool,
+    /// What the operator said when cancelling or terminating.
+    pub control_message: Option<String>,
+}
+
+/// One status transition.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Transition {
+    /// The status entered.
+    pub status: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Milliseconds after the request started.
+    pub offset_ms: f64,
+}
+
+/// An error answer: `{"error": "..."}`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// What went wrong and what to do about it.
+    pub error: String,
+}
+
+/// Milliseconds as a number, with microsecond precision.
+pub fn millis(duration: Duration) -> f64 {
+    (duration.as_micros() as f64) / 1000.0
+}
+
+impl Request {
+    /// The wire form of a snapshot entry; `history` says whether to include the history.
+    pub fn from_snapshot(entry: &EntrySnapshot, history: bool) -> Request {
+        Request {
+            id: entry.id,
+            direction: entry.direction.as_str().to_owned(),
+            method: entry.method.to_string(),
+            uri: entry.uri.clone(),
+            version: format!("{:?}", entry.version),
+            peer: entry.peer.map(|peer| peer.to_string()),
+            route: entry.route.clone(),
+            started_at: rfc3339(entry.started_at),
+            elapsed_ms: millis(entry.age),
+            status: entry.status.clone(),
+            status_elapsed_ms: millis(entry.status_age),
+            history: history.then(|| entry.history.iter().map(Transition::from).collect()),
+            history_dropped: entry.history_dropped,
+            attributes: entry.attributes.iter().cloned().collect(),
+            parent: entry.parent,
+            children: entry.children.clone(),
+            bytes_in: entry.bytes_in,
+            bytes_out: entry.bytes_out,
+            idle_ms: millis(entry.idle),
+            response_status: entry.response_status.map(|status| status.as_u16()),
+            cancel_requested: entry.cancel_requested,
+            cancel_forbidden: entry.cancel_forbidden,
+            control_message: entry.control_message.clone(),
+        }
+    }
+}
+
+impl From<&StatusChange> for Transition {
+    fn from(change: &StatusChange) -> Transition {
+        Transition {
+            status: change.status.clone(),
+            at: rfc3339(change.at),
+            offset_ms: millis(change.offset),
+        }
+    }
+}
+
+/// `2026-11-22T20:31:04.123Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since_epoch.as_secs();
+    let (days, day_seconds) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        day_seconds / 3600,
+        day_seconds / 60 % 60,
+        day_seconds % 60,
+        since_epoch.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_379_464_123);
+        assert_eq!(rfc3339(t), "2026-11-22T20:31:04.123Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+}
