@@ -186,10 +186,17 @@ pub(crate) fn track_response<B: Body>(
     enter: bool,
 ) -> Response<TrackedBody<B>> {
     let status = response.status();
+    let expected = response
+        .body()
+        .size_hint()
+        .exact()
+        .or_else(|| content_length(response.headers()));
+    // hyper never polls a body announced as empty: it would end as dropped, not completed.
     let bodyless = head_request
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
+        || expected == Some(0)
         || response.body().is_end_stream();
     if bodyless {
         if let Some(entry) = &tracked.entry {
@@ -202,11 +209,6 @@ pub(crate) fn track_response<B: Body>(
     if let Some(entry) = &tracked.entry {
         entry.response_head(status, clock::now());
     }
-    let expected = response
-        .body()
-        .size_hint()
-        .exact()
-        .or_else(|| content_length(response.headers()));
     response.map(|inner| TrackedBody {
         inner: Some(inner),
         message: None,
