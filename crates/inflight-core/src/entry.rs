@@ -149,15 +149,12 @@ impl Entry {
     }
 
     fn push(&self, detail: &mut Detail, status: StatusText, at: Nanos) {
-        if detail.history.len() >= usize::from(self.history_limit) {
+        // Like snapshots, keep at least the newest transition: a limit of 0 means 1.
+        if detail.history.len() >= usize::from(self.history_limit).max(1) {
             detail.history.pop_front();
             detail.history_dropped += 1;
         }
-        if self.history_limit > 0 {
-            detail.history.push_back(Transition { at, status });
-        } else {
-            detail.history_dropped += 1;
-        }
+        detail.history.push_back(Transition { at, status });
     }
 
     pub(crate) fn set_status(&self, status: Cow<'static, str>) {
