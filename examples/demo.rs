@@ -9,7 +9,8 @@
 //! - a traffic generator keeping 6 `/fetch` requests in flight (`--no-traffic` to stop it).
 //!
 //! Run it with `cargo run --release --example demo`, then `kill -USR1 <pid>` (^T on macOS
-//! and the BSDs) to see every request in flight and what it waits for.
+//! and the BSDs) to see every request in flight and what it waits for, or ask the admin
+//! port (`--admin`, default 127.0.0.1:9084): `curl localhost:9084/requests`.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -31,16 +32,25 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::TokioExecutor;
+use inflight::admin::AdminServer;
 use inflight::{InFlightClient, InFlightClientLayer, InFlightLayer};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 const USAGE: &str = "\
-usage: demo [--listen ADDR] [--upstream-delay DURATION] [--no-traffic]
+usage: demo [--listen ADDR] [--admin ADDR] [--upstream-delay DURATION] [--no-traffic]
+            [--read-token TOKEN] [--kill-token TOKEN] [--stuck-after DURATION|off]
+            [--allow-origin ORIGIN]...
 
   --listen ADDR              where the API server listens (default 127.0.0.1:3000)
+  --admin ADDR               where the admin port listens (default 127.0.0.1:9084)
   --upstream-delay DURATION  how long slownode waits before answering (default 5s)
   --no-traffic               do not start the traffic generator
+  --read-token TOKEN         bearer token required to read the admin port
+  --kill-token TOKEN         bearer token required to terminate or cancel requests
+  --stuck-after DURATION     report requests in flight this long on stderr (default 30s)
+  --allow-origin ORIGIN      let a web page from ORIGIN call the admin port
 ";
 
 /// Concurrent requests of the traffic generator, like the cbfs client of the story.
@@ -48,15 +58,30 @@ const TRAFFIC: usize = 6;
 
 struct Options {
     listen: SocketAddr,
+    admin: SocketAddr,
     upstream_delay: Duration,
     traffic: bool,
+    read_token: Option<String>,
+    kill_token: Option<String>,
+    stuck_after: Option<Duration>,
+    origins: Vec<String>,
+}
+
+fn parse_addr(flag: &str, text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("{flag}: {text:?} is not an address like 127.0.0.1:3000"))
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        admin: SocketAddr::from(([127, 0, 0, 1], 9084)),
         upstream_delay: Duration::from_secs(5),
         traffic: true,
+        read_token: None,
+        kill_token: None,
+        stuck_after: Some(Duration::from_secs(30)),
+        origins: Vec::new(),
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -70,11 +95,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match flag.as_str() {
-            "--listen" => {
-                let text = value("--listen")?;
-                options.listen = text.parse().map_err(|_| {
-                    format!("--listen: {text:?} is not an address like 127.0.0.1:3000")
-                })?;
+            "--listen" => options.listen = parse_addr("--listen", &value("--listen")?)?,
+            "--admin" => options.admin = parse_addr("--admin", &value("--admin")?)?,
+            "--read-token" => options.read_token = Some(value("--read-token")?),
+            "--kill-token" => options.kill_token = Some(value("--kill-token")?),
+            "--allow-origin" => options.origins.push(value("--allow-origin")?),
+            "--stuck-after" => {
+                let text = value("--stuck-after")?;
+                options.stuck_after = match text.as_str() {
+                    "off" => None,
+                    _ => Some(
+                        inflight::parse_duration(&text)
+                            .map_err(|e| format!("--stuck-after: {e}"))?,
+                    ),
+                };
             }
             "--upstream-delay" => {
                 let text = value("--upstream-delay")?;
@@ -123,6 +157,39 @@ fn main() -> ExitCode {
 async fn run(options: Options) -> Result<(), String> {
     inflight::dump_on_signal().map_err(|e| format!("cannot install the signal dump: {e}"))?;
 
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("duration".into()),
+            &[
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ],
+        )
+        .and_then(|builder| builder.install_recorder())
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    let upkeep = prometheus.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    let mut admin = AdminServer::new(inflight::global().clone())
+        .build_info(inflight::admin::build_info!())
+        .stuck_after(options.stuck_after)
+        .metrics_endpoint(move || prometheus.render());
+    if let Some(token) = &options.read_token {
+        admin = admin.read_token(token);
+    }
+    if let Some(token) = &options.kill_token {
+        admin = admin.kill_token(token);
+    }
+    for origin in &options.origins {
+        admin = admin.allow_origin(origin);
+    }
+    let admin = admin
+        .bind(options.admin)
+        .map_err(|e| format!("cannot start the admin port on {}: {e}", options.admin))?;
+
     let slownode = TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(|e| format!("cannot start slownode: {e}"))?;
@@ -155,6 +222,10 @@ async fn run(options: Options) -> Result<(), String> {
         "  slownode  http://slownode:{slownode_port} (127.0.0.1), answers after {}",
         inflight::Elapsed(options.upstream_delay)
     );
+    println!(
+        "  admin     http://{}  GET /requests /recent /profile /healthz /metrics, DELETE /requests/{{id}}",
+        admin.local_addr()
+    );
     if options.traffic {
         println!("  traffic   {TRAFFIC} concurrent GET /fetch/{{n}}");
         for worker in 0..TRAFFIC {
@@ -162,6 +233,7 @@ async fn run(options: Options) -> Result<(), String> {
         }
     }
     println!("dump the requests in flight: kill -USR1 {pid}   (or ^T on macOS/BSD)");
+    println!("list them: curl http://{}/requests", admin.local_addr());
 
     match server.await {
         Ok(Ok(())) => Ok(()),
@@ -244,7 +316,9 @@ async fn fetch(State(upstream): State<Upstream>, Path(n): Path<String>) -> Respo
     let Ok(n) = n.parse::<u64>() else {
         return bad_request(format!("/fetch/{{n}}: n must be a number, not {n:?}"));
     };
-    inflight::set_status(format!("fetching blob {n}"));
+    // Statuses name what the request does; ids go in attributes, so profiles stay
+    // readable.
+    inflight::set_status("fetching blob");
     inflight::set_attr("blob", n.to_string());
     let request = Request::get(format!("http://slownode:{}/blob/{n}", upstream.port))
         .body(Empty::new())

@@ -32,6 +32,9 @@
 //!
 //! # Features
 //! - `signal` (default): [`dump_on_signal`].
+//! - `admin` (default): the [`admin`] port.
+//! - `metrics`: request durations and in-flight counts through the `metrics` facade.
+//! - `tracing`: the stuck-request watchdog also emits `tracing` events.
 //! - `axum`: routes from axum's `MatchedPath`, peers from `ConnectInfo`, and
 //!   [`RequestHandle`] as an extractor.
 
@@ -39,3 +42,10 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub use inflight_core::*;
+
+/// The admin port: the table over HTTP, terminate and cancel, recent requests, profiles,
+/// health (feature `admin`, on by default).
+#[cfg(feature = "admin")]
+pub mod admin {
+    pub use inflight_admin::*;
+}

@@ -455,6 +455,8 @@ impl Entry {
                 });
             }
             changes.sort_by_key(|change| change.at);
+            // A status set again while in force is not a transition.
+            changes.dedup_by(|later, earlier| later.status == earlier.status);
             if changes.len() > limit {
                 let excess = changes.len() - limit;
                 history_dropped += excess as u64;

@@ -97,6 +97,161 @@ pub struct Transition {
     pub offset_ms: f64,
 }
 
+/// `GET /requests/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RequestReply {
+    /// Who answered.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// The request, with its history.
+    pub request: Request,
+}
+
+/// `DELETE /requests/{id}` and `POST /requests/{id}/cancel`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ControlReply {
+    /// Who answered.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// `terminate` or `cancel`.
+    pub action: String,
+    /// The request as it was before.
+    pub request: Request,
+    /// For a cancel: milliseconds until it is terminated if still in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_ms: Option<f64>,
+}
+
+/// `GET /recent`: the last finished requests of each route, by latency bucket.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecentReport {
+    /// Who answered.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// Finished requests that could not be recorded because the recorder fell behind.
+    pub dropped: u64,
+    /// One family per route (inbound) or target `host:port` (outbound).
+    pub families: Vec<RecentFamily>,
+}
+
+/// The recent requests of one route or target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecentFamily {
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// The route (or path when there is none), or the target `host:port`.
+    pub name: String,
+    /// How many finished since the admin server started.
+    pub finished: u64,
+    /// The latency buckets, `≥0s` first; each holds the 10 latest requests at least that
+    /// slow, newest first.
+    pub buckets: Vec<RecentBucket>,
+    /// The 10 latest that failed: 5xx, service or body error, dropped early, terminated.
+    pub errors: Vec<FinishedRequest>,
+}
+
+/// One latency bucket.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecentBucket {
+    /// `≥0s`, `≥50ms`, `≥100ms`, `≥200ms`, `≥500ms`, `≥1s`, `≥10s` or `≥100s`.
+    pub bucket: String,
+    /// The bucket's lower bound in milliseconds.
+    pub min_ms: u64,
+    /// Newest first.
+    pub samples: Vec<FinishedRequest>,
+}
+
+/// A request that ended.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FinishedRequest {
+    /// The request as it was when it ended, with its history.
+    pub request: Request,
+    /// `completed`, `failed`, `body_failed`, `dropped_early` or `terminated`.
+    pub ending: String,
+    /// When it ended (RFC 3339).
+    pub ended_at: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// `GET /profile`: where time went, per route and status.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProfileReport {
+    /// Who answered.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// When this window started (RFC 3339).
+    pub window_start: String,
+    /// How long the window has been, in seconds.
+    pub window_seconds: f64,
+    /// Routes by total time, largest first.
+    pub routes: Vec<ProfileRoute>,
+}
+
+/// Time spent by the finished requests of one route.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProfileRoute {
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// As in `/recent`.
+    pub name: String,
+    /// Requests finished in the window.
+    pub requests: u64,
+    /// Their total time in flight, in milliseconds.
+    pub total_ms: f64,
+    /// Mean time in flight.
+    pub mean_ms: f64,
+    /// Time per status, largest total first.
+    pub statuses: Vec<ProfileStatus>,
+}
+
+/// Time spent in one status.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProfileStatus {
+    /// The status.
+    pub status: String,
+    /// How many times a request was in it.
+    pub count: u64,
+    /// Total time in it, in milliseconds.
+    pub total_ms: f64,
+    /// Mean time per stay.
+    pub mean_ms: f64,
+    /// Median stay.
+    pub p50_ms: f64,
+    /// 95th percentile stay.
+    pub p95_ms: f64,
+    /// 99th percentile stay.
+    pub p99_ms: f64,
+    /// Longest stay.
+    pub max_ms: f64,
+}
+
+/// `GET /healthz`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HealthReport {
+    /// Who answered.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// `free` or `busy`.
+    pub state: String,
+    /// Why it is busy; empty when free.
+    pub reasons: Vec<String>,
+    /// The service's version.
+    pub version: String,
+    /// The git commit it was built from, if known.
+    pub git_commit: Option<String>,
+    /// The compiler that built it.
+    pub rustc: String,
+    /// Seconds since the admin server started.
+    pub uptime_seconds: f64,
+    /// Inbound requests in flight.
+    pub inbound: u64,
+    /// Outbound requests in flight.
+    pub outbound: u64,
+    /// Age of the oldest inbound request, in milliseconds.
+    pub oldest_inbound_ms: Option<f64>,
+}
+
 /// An error answer: `{"error": "..."}`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ErrorBody {

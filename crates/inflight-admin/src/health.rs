@@ -1,0 +1,87 @@
+//! `GET /healthz`: busy or free, by a configurable rule, with the transitions reported to
+//! callbacks (like a health check that reads a busy/free state without going through the
+//! busy pool).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use inflight_core::Direction;
+use inflight_core::wire::{HealthReport, Origin, millis};
+
+use crate::server::State;
+
+#[derive(Default)]
+pub(crate) struct Health {
+    busy: AtomicBool,
+}
+
+/// The state now, and why.
+pub(crate) struct Reading {
+    pub(crate) busy: bool,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) inbound: usize,
+    pub(crate) outbound: usize,
+    pub(crate) oldest_inbound: Option<Duration>,
+}
+
+pub(crate) fn read(state: &State) -> Reading {
+    let config = &state.config;
+    let inbound = config.table.count(Direction::Inbound);
+    let outbound = config.table.count(Direction::Outbound);
+    let oldest_inbound = config.table.oldest(Direction::Inbound);
+    let mut reasons = Vec::new();
+    if let Some(limit) = config.busy_inbound_above
+        && inbound > limit
+    {
+        reasons.push(format!(
+            "{inbound} inbound requests in flight, more than {limit}"
+        ));
+    }
+    if let (Some(limit), Some(oldest)) = (config.busy_oldest_above, oldest_inbound)
+        && oldest > limit
+    {
+        reasons.push(format!(
+            "the oldest inbound request is {}, older than {}",
+            inflight_core::Elapsed(oldest),
+            inflight_core::Elapsed(limit)
+        ));
+    }
+    let reading = Reading {
+        busy: !reasons.is_empty(),
+        reasons,
+        inbound,
+        outbound,
+        oldest_inbound,
+    };
+    observe(state, reading.busy);
+    reading
+}
+
+/// Fires the callbacks when the state changed since the last reading.
+fn observe(state: &State, busy: bool) {
+    if state.health.busy.swap(busy, Ordering::AcqRel) != busy {
+        for callback in &state.config.on_busy_change {
+            callback(busy);
+        }
+    }
+}
+
+pub(crate) fn report(state: &State, origin: Origin) -> (bool, HealthReport) {
+    let reading = read(state);
+    let build = &state.config.build;
+    (
+        reading.busy,
+        HealthReport {
+            origin,
+            state: if reading.busy { "busy" } else { "free" }.to_owned(),
+            reasons: reading.reasons,
+            version: build.version.clone(),
+            git_commit: build.git_commit.clone(),
+            rustc: env!("INFLIGHT_ADMIN_RUSTC").to_owned(),
+            uptime_seconds: state.started.elapsed().as_secs_f64(),
+            inbound: reading.inbound as u64,
+            outbound: reading.outbound as u64,
+            oldest_inbound_ms: reading.oldest_inbound.map(millis),
+        },
+    )
+}

@@ -1,0 +1,412 @@
+//! The endpoints.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use hyper::body::Incoming;
+use inflight_core::wire::{
+    ControlReply, Origin, ProfileReport, RecentReport, Request as WireRequest, RequestList,
+    RequestReply, millis, rfc3339,
+};
+use inflight_core::{ControlError, Direction, EntrySnapshot, parse_duration};
+use serde::Deserialize;
+
+use crate::access::{self, Need};
+use crate::collector::{self, lock};
+use crate::health;
+use crate::profile::Profile;
+use crate::reply::{self, Failure, Reply, json, parse_bool, query_pairs};
+use crate::server::State;
+
+/// Longest operator message kept with a terminate or cancel.
+const MAX_MESSAGE: usize = 1024;
+/// Longest grace period of a cancel.
+const MAX_GRACE: Duration = Duration::from_secs(3600);
+/// Most requests one list returns.
+const MAX_LIMIT: usize = 1_000_000;
+
+pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut reply = route(&state, req).await.unwrap_or_else(Failure::into_reply);
+    if let Some(origin) = origin {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ORIGIN, origin);
+        access::add_cors(&state.config, &headers, &mut reply);
+    }
+    Ok(reply)
+}
+
+async fn route(state: &State, req: Request<Incoming>) -> Result<Reply, Failure> {
+    let method = req.method().clone();
+    if method == Method::OPTIONS {
+        return Ok(access::preflight(&state.config, req.headers()));
+    }
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
+    let query = query.as_deref();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let read = matches!(method, Method::GET | Method::HEAD);
+    let check = |need| access::check(&state.config, req.headers(), need);
+    match segments.as_slice() {
+        ["requests"] if read => {
+            check(Need::Read)?;
+            list(state, query)
+        }
+        ["requests"] => Err(Failure::method_not_allowed("GET, HEAD")),
+        ["requests", id] if read => {
+            check(Need::Read)?;
+            query_pairs(query, &[])?;
+            get(state, parse_id(id)?)
+        }
+        ["requests", id] if method == Method::DELETE => {
+            check(Need::Kill)?;
+            let id = parse_id(id)?;
+            terminate(state, id, query, req.into_body()).await
+        }
+        ["requests", _] => Err(Failure::method_not_allowed("GET, HEAD, DELETE")),
+        ["requests", id, "cancel"] if method == Method::POST => {
+            check(Need::Kill)?;
+            let id = parse_id(id)?;
+            cancel(state, id, query, req.into_body()).await
+        }
+        ["requests", _, "cancel"] => Err(Failure::method_not_allowed("POST")),
+        ["recent"] if read => {
+            check(Need::Read)?;
+            query_pairs(query, &[])?;
+            Ok(recent(state))
+        }
+        ["profile"] if read => {
+            check(Need::Read)?;
+            profile(state, query)
+        }
+        ["healthz"] if read => {
+            query_pairs(query, &[])?;
+            let (busy, report) = health::report(state, origin(state));
+            let status = if busy {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
+            Ok(json(status, &report))
+        }
+        ["dump"] if read => {
+            check(Need::Read)?;
+            query_pairs(query, &[])?;
+            let mut text = Vec::new();
+            state.config.table.dump_text(&mut text).map_err(|error| {
+                Failure::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+            })?;
+            Ok(reply::text(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                text,
+            ))
+        }
+        ["openapi.json"] if read => {
+            query_pairs(query, &[])?;
+            Ok(reply::text(
+                StatusCode::OK,
+                "application/json",
+                crate::OPENAPI,
+            ))
+        }
+        ["metrics"] if read && state.config.metrics_endpoint.is_some() => {
+            check(Need::Read)?;
+            query_pairs(query, &[])?;
+            let render = state
+                .config
+                .metrics_endpoint
+                .as_ref()
+                .map(|render| render());
+            Ok(reply::text(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                render.unwrap_or_default(),
+            ))
+        }
+        ["recent" | "profile" | "healthz" | "dump" | "openapi.json"] => {
+            Err(Failure::method_not_allowed("GET, HEAD"))
+        }
+        ["metrics"] if state.config.metrics_endpoint.is_some() => {
+            Err(Failure::method_not_allowed("GET, HEAD"))
+        }
+        _ => Err(Failure::not_found(format!(
+            "no such endpoint: {path}; see /openapi.json"
+        ))),
+    }
+}
+
+pub(crate) fn origin(state: &State) -> Origin {
+    Origin {
+        server_time: rfc3339(SystemTime::now()),
+        pid: std::process::id(),
+        host: state.config.host.clone(),
+        service: state.config.build.service.clone(),
+    }
+}
+
+fn parse_id(text: &str) -> Result<u64, Failure> {
+    text.parse()
+        .map_err(|_| Failure::bad_request(format!("a request id is a number, not {text:?}")))
+}
+
+fn list(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
+    let mut direction = None;
+    let mut min_age = None;
+    let mut status = None;
+    let mut route = None;
+    let mut sort = "age";
+    let mut limit = MAX_LIMIT;
+    let pairs = query_pairs(
+        query,
+        &["direction", "min_age", "status", "route", "sort", "limit"],
+    )?;
+    for (name, value) in &pairs {
+        match name.as_str() {
+            "direction" => {
+                direction = Some(match value.as_str() {
+                    "inbound" | "in" => Direction::Inbound,
+                    "outbound" | "out" => Direction::Outbound,
+                    _ => {
+                        return Err(Failure::bad_request(format!(
+                            "direction is inbound or outbound, not {value:?}"
+                        )));
+                    }
+                });
+            }
+            "min_age" => {
+                min_age = Some(
+                    parse_duration(value)
+                        .map_err(|e| Failure::bad_request(format!("min_age: {e}")))?,
+                );
+            }
+            "status" => status = Some(value.to_lowercase()),
+            "route" => route = Some(value.clone()),
+            "sort" => {
+                sort = match value.as_str() {
+                    "age" => "age",
+                    "status" => "status",
+                    "method" => "method",
+                    _ => {
+                        return Err(Failure::bad_request(format!(
+                            "sort is age, status or method, not {value:?}"
+                        )));
+                    }
+                };
+            }
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        Failure::bad_request(format!(
+                            "limit is a number from 1 to {MAX_LIMIT}, not {value:?}"
+                        ))
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    let table = &state.config.table;
+    let snapshot = match min_age {
+        Some(age) => table.snapshot_older_than(age),
+        None => table.snapshot_summary(),
+    };
+    let keep = |entry: &&EntrySnapshot| {
+        direction.is_none_or(|d| entry.direction == d)
+            && status
+                .as_ref()
+                .is_none_or(|s| entry.status.to_lowercase().contains(s))
+            && route
+                .as_ref()
+                .is_none_or(|r| entry.route.as_ref() == Some(r))
+    };
+    let mut entries: Vec<&EntrySnapshot> = snapshot.entries.iter().filter(keep).collect();
+    // The snapshot is oldest first; sorts are stable, so ties stay oldest first.
+    match sort {
+        "status" => entries.sort_by(|a, b| a.status.cmp(&b.status)),
+        "method" => entries.sort_by(|a, b| a.method.as_str().cmp(b.method.as_str())),
+        _ => {}
+    }
+    let requests = entries
+        .into_iter()
+        .take(limit)
+        .map(|entry| WireRequest::from_snapshot(entry, false))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &RequestList {
+            origin: origin(state),
+            requests,
+        },
+    ))
+}
+
+fn get(state: &State, id: u64) -> Result<Reply, Failure> {
+    let entry = state
+        .config
+        .table
+        .get(id)
+        .ok_or_else(|| Failure::not_found(format!("no request #{id} is in flight")))?;
+    Ok(json(
+        StatusCode::OK,
+        &RequestReply {
+            origin: origin(state),
+            request: WireRequest::from_snapshot(&entry, true),
+        },
+    ))
+}
+
+/// The body of a terminate or cancel.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Control {
+    message: Option<String>,
+    grace: Option<String>,
+}
+
+/// The message and grace of a terminate or cancel, from the JSON body or the query.
+async fn control_input(
+    query: Option<&str>,
+    body: Incoming,
+    known: &[&str],
+) -> Result<(Option<String>, Option<Duration>), Failure> {
+    let mut control: Control = reply::json_body(body).await?;
+    if !known.contains(&"grace") && control.grace.is_some() {
+        return Err(Failure::bad_request("grace only applies to a cancel"));
+    }
+    for (name, value) in query_pairs(query, known)? {
+        match name.as_str() {
+            "message" => control.message = control.message.or(Some(value)),
+            "grace" => control.grace = control.grace.or(Some(value)),
+            _ => {}
+        }
+    }
+    if let Some(message) = &control.message
+        && message.chars().count() > MAX_MESSAGE
+    {
+        return Err(Failure::bad_request(format!(
+            "the message is longer than {MAX_MESSAGE} characters"
+        )));
+    }
+    let grace = match control.grace {
+        Some(text) => {
+            let grace =
+                parse_duration(&text).map_err(|e| Failure::bad_request(format!("grace: {e}")))?;
+            if grace > MAX_GRACE {
+                return Err(Failure::bad_request("grace is at most 1h"));
+            }
+            Some(grace)
+        }
+        None => None,
+    };
+    Ok((control.message.filter(|m| !m.is_empty()), grace))
+}
+
+fn control_failure(error: ControlError) -> Failure {
+    let status = match error {
+        ControlError::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::NOT_FOUND,
+    };
+    Failure::new(status, error.to_string())
+}
+
+async fn terminate(
+    state: &State,
+    id: u64,
+    query: Option<&str>,
+    body: Incoming,
+) -> Result<Reply, Failure> {
+    let (message, _) = control_input(query, body, &["message"]).await?;
+    let before = state
+        .config
+        .table
+        .terminate(id, message)
+        .map_err(control_failure)?;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &ControlReply {
+            origin: origin(state),
+            action: "terminate".into(),
+            request: WireRequest::from_snapshot(&before, true),
+            grace_ms: None,
+        },
+    ))
+}
+
+async fn cancel(
+    state: &State,
+    id: u64,
+    query: Option<&str>,
+    body: Incoming,
+) -> Result<Reply, Failure> {
+    let (message, grace) = control_input(query, body, &["message", "grace"]).await?;
+    let grace = grace.unwrap_or(state.config.default_grace);
+    let table = state.config.table.clone();
+    let before = table.cancel(id, message.clone()).map_err(control_failure)?;
+    // Escalate if the handler does not finish in time. Ids are never reused, so this
+    // cannot hit another request.
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        let message = Some(message.map_or_else(
+            || format!("not cancelled within {}", inflight_core::Elapsed(grace)),
+            |m| {
+                format!(
+                    "{m} (not cancelled within {})",
+                    inflight_core::Elapsed(grace)
+                )
+            },
+        ));
+        let _ = table.terminate(id, message);
+    });
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &ControlReply {
+            origin: origin(state),
+            action: "cancel".into(),
+            request: WireRequest::from_snapshot(&before, true),
+            grace_ms: Some(millis(grace)),
+        },
+    ))
+}
+
+fn recent(state: &State) -> Reply {
+    // Fresh data: what ended since the last drain is included.
+    collector::drain(state);
+    let families = lock(&state.recent).report();
+    json(
+        StatusCode::OK,
+        &RecentReport {
+            origin: origin(state),
+            dropped: state.config.table.finished_dropped(),
+            families,
+        },
+    )
+}
+
+fn profile(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
+    let mut reset = false;
+    for (name, value) in query_pairs(query, &["reset"])? {
+        if name == "reset" {
+            reset = parse_bool("reset", &value)?;
+        }
+    }
+    collector::drain(state);
+    let mut profile = lock(&state.profile);
+    let report = ProfileReport {
+        origin: origin(state),
+        window_start: profile.window_start(),
+        window_seconds: SystemTime::now()
+            .duration_since(profile.since())
+            .unwrap_or_default()
+            .as_secs_f64(),
+        routes: profile.report(),
+    };
+    if reset {
+        *profile = Profile::new();
+    }
+    Ok(json(StatusCode::OK, &report))
+}

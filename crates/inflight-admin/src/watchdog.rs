@@ -1,0 +1,90 @@
+//! The stuck-request watchdog: one line when a request has been in flight too long, one
+//! more when it finally ends (what a servlet container's stuck-thread valve does for
+//! threads).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use inflight_core::{Elapsed, EntrySnapshot, Finished, Table};
+
+/// Requests reported stuck and not yet seen to end.
+#[derive(Default)]
+pub(crate) struct Watchdog {
+    reported: HashMap<u64, ()>,
+}
+
+impl Watchdog {
+    /// Reports requests that passed `after` since the last scan.
+    pub(crate) fn scan(&mut self, table: &Table, after: Duration) {
+        let stuck = table.snapshot_older_than(after);
+        for entry in &stuck.entries {
+            if self.reported.insert(entry.id, ()).is_none() {
+                emit(&stuck_line(entry));
+            }
+        }
+        // Reported requests that left without their end being seen (the record was
+        // dropped because the drain fell behind).
+        let gone: Vec<u64> = self
+            .reported
+            .keys()
+            .filter(|id| !stuck.entries.iter().any(|entry| entry.id == **id))
+            .copied()
+            .collect();
+        for id in gone {
+            self.reported.remove(&id);
+            emit(&format!("inflight: request #{id} is no longer in flight"));
+        }
+    }
+
+    /// Reports the end of a request reported stuck.
+    pub(crate) fn ended(&mut self, finished: &Finished) {
+        if self.reported.remove(&finished.entry.id).is_some() {
+            let status = finished
+                .entry
+                .response_status
+                .map_or_else(String::new, |status| format!(", {}", status.as_u16()));
+            emit(&format!(
+                "inflight: request #{} ended after {} ({}{status}): {} {:?}",
+                finished.entry.id,
+                Elapsed(finished.duration),
+                finished.ending,
+                finished.entry.method,
+                finished.entry.uri,
+            ));
+        }
+    }
+}
+
+fn stuck_line(entry: &EntrySnapshot) -> String {
+    let mut line = format!(
+        "inflight: request #{} stuck: {} {} {:?} in flight for {} [{} for {}]",
+        entry.id,
+        entry.direction,
+        entry.method,
+        entry.uri,
+        Elapsed(entry.age),
+        entry.status,
+        Elapsed(entry.status_age),
+    );
+    if !entry.history.is_empty() {
+        line.push_str("; history:");
+        for change in &entry.history {
+            let _ = write!(line, " {} {},", Elapsed(change.offset), change.status);
+        }
+        line.pop();
+    }
+    if !entry.children.is_empty() {
+        line.push_str("; children:");
+        for child in &entry.children {
+            let _ = write!(line, " #{child}");
+        }
+    }
+    line
+}
+
+fn emit(line: &str) {
+    eprintln!("{line}");
+    #[cfg(feature = "tracing")]
+    tracing::warn!(target: "inflight::watchdog", "{line}");
+}
