@@ -1,0 +1,385 @@
+//! Helpers shared by the integration tests: real servers on loopback ports, real clients,
+//! response bodies the tests drive chunk by chunk, and waiting on the table with a deadline.
+
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::{Method, Request, Response};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use inflight::{InFlightClient, InFlightClientLayer, Snapshot, Table};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tower::{Layer, Service, ServiceExt};
+
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// How long a test waits for something that should happen at once.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A private table whose requests never turn `client not reading` / `caller not reading`
+/// while a test looks at them, however slow the machine.
+pub fn table() -> Table {
+    Table::builder()
+        .not_reading_after(Duration::from_secs(3600))
+        .build()
+}
+
+/// Polls `probe` every few milliseconds until it returns `Some`, for at most [`DEADLINE`].
+pub async fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up after {DEADLINE:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Like [`wait_for`] on snapshots of `table`; the failure message shows the last one.
+pub async fn wait_for_table<T>(
+    table: &Table,
+    what: &str,
+    mut probe: impl FnMut(&Snapshot) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let snapshot = table.snapshot();
+        if let Some(value) = probe(&snapshot) {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            let mut dump = Vec::new();
+            let _ = snapshot.write_text(&mut dump);
+            panic!(
+                "gave up after {DEADLINE:?} waiting for {what}; the table:\n{}",
+                String::from_utf8_lossy(&dump)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until `table` has no request in flight.
+pub async fn wait_until_empty(table: &Table) {
+    wait_for_table(table, "the table to empty", |snapshot| {
+        snapshot.entries.is_empty().then_some(())
+    })
+    .await;
+}
+
+/// Serves `router` on a fresh loopback port with axum, peers in `ConnectInfo`.
+pub async fn serve_axum(router: axum::Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    addr
+}
+
+/// Serves a tower service on a fresh loopback port with hyper's HTTP/1 server, one task per
+/// connection; each request carries the peer's `SocketAddr` in its extensions.
+pub async fn serve_hyper<S, B>(service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                continue;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(peer);
+                    service.clone().oneshot(req)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Serves `service` behind an `InFlightLayer` on `table`.
+pub async fn serve_tracked<S, B>(table: &Table, service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(service)).await
+}
+
+pub type PlainClient = Client<HttpConnector, Empty<Bytes>>;
+
+/// An untracked HTTP/1 client.
+pub fn client() -> PlainClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// A client whose calls are tracked in `table`.
+pub fn tracked_client(table: &Table) -> InFlightClient<PlainClient> {
+    InFlightClientLayer::with_table(table.clone()).layer(client())
+}
+
+/// A bodiless request.
+pub fn request(method: Method, uri: impl AsRef<str>) -> Request<Empty<Bytes>> {
+    Request::builder()
+        .method(method)
+        .uri(uri.as_ref())
+        .body(Empty::new())
+        .expect("valid request")
+}
+
+/// `GET uri`.
+pub fn get(uri: impl AsRef<str>) -> Request<Empty<Bytes>> {
+    request(Method::GET, uri)
+}
+
+/// Reads frames from `body` until `len` bytes have arrived.
+pub async fn read_bytes<B>(body: &mut B, len: usize) -> Bytes
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    let mut out = BytesMut::new();
+    while out.len() < len {
+        let frame = body
+            .frame()
+            .await
+            .expect("the body ended early")
+            .expect("the body failed");
+        if let Ok(data) = frame.into_data() {
+            out.extend_from_slice(&data);
+        }
+    }
+    assert_eq!(out.len(), len, "read more than expected");
+    out.freeze()
+}
+
+/// Reads `body` to its end and returns what it had.
+pub async fn read_to_end<B>(body: B) -> Bytes
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    body.collect().await.expect("the body failed").to_bytes()
+}
+
+/// Sends a raw HTTP/1.1 request head on a fresh connection.
+pub async fn raw_request(addr: SocketAddr, method: &str, path: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream
+}
+
+/// Reads from `stream` until what has arrived contains `needle`; returns all of it.
+pub async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if String::from_utf8_lossy(&seen).contains(needle) {
+            return String::from_utf8_lossy(&seen).into_owned();
+        }
+        let n = tokio::time::timeout(DEADLINE, stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} after {DEADLINE:?}"))
+            .expect("read");
+        assert!(
+            n > 0,
+            "connection closed before {needle:?}: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// A response body fed by the test: each chunk sent on the channel is one data frame, and
+/// the body ends when every sender is gone.
+#[derive(Debug)]
+pub struct ChannelBody {
+    rx: mpsc::UnboundedReceiver<Bytes>,
+}
+
+impl ChannelBody {
+    pub fn new() -> (mpsc::UnboundedSender<Bytes>, ChannelBody) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (tx, ChannelBody { rx })
+    }
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.get_mut()
+            .rx
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|data| Ok(Frame::data(data))))
+    }
+}
+
+/// A body that hands out its chunks and then stays pending forever: it never says it is
+/// over, as a stream of unknown length would not.
+#[derive(Debug)]
+pub struct ThenPending {
+    chunks: VecDeque<Bytes>,
+}
+
+impl ThenPending {
+    pub fn new<I: IntoIterator<Item = &'static str>>(chunks: I) -> ThenPending {
+        ThenPending {
+            chunks: chunks.into_iter().map(Bytes::from).collect(),
+        }
+    }
+}
+
+impl Body for ThenPending {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut().chunks.pop_front() {
+            Some(chunk) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// An endless body: one small chunk per tick.
+#[derive(Debug)]
+pub struct Ticker {
+    interval: tokio::time::Interval,
+    ticks: u64,
+}
+
+impl Ticker {
+    pub fn every(period: Duration) -> Ticker {
+        Ticker {
+            interval: tokio::time::interval(period),
+            ticks: 0,
+        }
+    }
+}
+
+impl Body for Ticker {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        ready!(this.interval.poll_tick(cx));
+        this.ticks += 1;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(format!(
+            "tick {}\n",
+            this.ticks
+        ))))))
+    }
+}
+
+/// Holds requests until the test opens it; stays open after that.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    open: Arc<watch::Sender<bool>>,
+}
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate {
+            open: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    pub async fn wait(&self) {
+        let mut open = self.open.subscribe();
+        // The sender lives as long as `self`, so this cannot fail.
+        let _ = open.wait_for(|open| *open).await;
+    }
+
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+/// One value handed from the test to the single request that takes it.
+#[derive(Debug)]
+pub struct Slot<T> {
+    value: Arc<Mutex<Option<T>>>,
+}
+
+impl<T> Clone for Slot<T> {
+    fn clone(&self) -> Self {
+        Slot {
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    pub fn new(value: T) -> Slot<T> {
+        Slot {
+            value: Arc::new(Mutex::new(Some(value))),
+        }
+    }
+
+    pub fn take(&self) -> T {
+        self.value
+            .lock()
+            .expect("slot lock")
+            .take()
+            .expect("the slot was already taken: one request per slot")
+    }
+}
+
+/// A loopback port nobody listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("local addr").port()
+}
