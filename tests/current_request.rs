@@ -181,8 +181,10 @@ async fn call_from_a_spawned_task_is_a_child_when_the_request_is_carried() {
 
     let carried = tokio::spawn(fetch(format!("http://{addr}/carried")));
     let detached = tokio::spawn(fetch(format!("http://{addr}/detached")));
+    // A call is in the table a moment before its parent lists it.
     let snapshot = wait_for_table(&table, "two requests and two calls", |snapshot| {
-        (snapshot.entries.len() == 4).then(|| snapshot.clone())
+        let linked = snapshot.inbound().any(|entry| !entry.children.is_empty());
+        (snapshot.entries.len() == 4 && linked).then(|| snapshot.clone())
     })
     .await;
     let by_uri = |uri: &str| {
