@@ -1,0 +1,137 @@
+//! Talking to admin ports.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use inflight_core::wire::ErrorBody;
+use serde::de::DeserializeOwned;
+
+use crate::endpoints::Endpoint;
+
+/// Answers larger than this are refused (a list of a million requests is ~600 MB; this
+/// is a tool for people, not a bulk exporter).
+const MAX_ANSWER: usize = 256 * 1024 * 1024;
+
+/// An HTTP client for admin ports, with a token and a time limit per call.
+#[derive(Clone)]
+pub(crate) struct Api {
+    client: Client<HttpConnector, Full<Bytes>>,
+    token: Option<String>,
+    timeout: Duration,
+}
+
+impl Api {
+    pub(crate) fn new(token: Option<String>, timeout: Duration) -> Api {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(timeout));
+        connector.set_nodelay(true);
+        Api {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            token,
+            timeout,
+        }
+    }
+
+    /// Sends a request and returns the status and body, or a message saying what failed.
+    pub(crate) async fn call(
+        &self,
+        endpoint: &Endpoint,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(StatusCode, Bytes), String> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", endpoint.base))
+            .header(
+                header::USER_AGENT,
+                concat!("inflight/", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(token) = &self.token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| format!("{endpoint}: cannot build the request: {e}"))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| format!("{endpoint}: unreachable ({})", root_cause(&e)))?;
+            let status = response.status();
+            let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER)
+                .collect()
+                .await
+                .map_err(|e| format!("{endpoint}: the answer broke off ({e})"))?
+                .to_bytes();
+            Ok((status, body))
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| {
+                format!(
+                    "{endpoint}: no answer within {}",
+                    inflight_core::Elapsed(self.timeout)
+                )
+            })?
+    }
+
+    /// `GET` a JSON document; non-2xx answers become their `{"error"}` message.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        path: &str,
+    ) -> Result<T, String> {
+        let (status, body) = self.call(endpoint, Method::GET, path, None).await?;
+        decode(endpoint, status, &body)
+    }
+}
+
+/// The JSON of a successful answer, or the error message of a failed one.
+pub(crate) fn decode<T: DeserializeOwned>(
+    endpoint: &Endpoint,
+    status: StatusCode,
+    body: &[u8],
+) -> Result<T, String> {
+    if !status.is_success() {
+        return Err(error_message(endpoint, status, body));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        format!("{endpoint}: unexpected answer ({e}); is this an inflight admin port?")
+    })
+}
+
+pub(crate) fn error_message(endpoint: &Endpoint, status: StatusCode, body: &[u8]) -> String {
+    let detail = serde_json::from_slice::<ErrorBody>(body)
+        .map(|error| error.error)
+        .unwrap_or_else(|_| {
+            String::from_utf8_lossy(body)
+                .trim()
+                .chars()
+                .take(200)
+                .collect()
+        });
+    let hint = match status {
+        StatusCode::UNAUTHORIZED => " (give --token or INFLIGHT_TOKEN)",
+        _ => "",
+    };
+    format!("{endpoint}: {} {detail}{hint}", status.as_u16())
+}
+
+/// The innermost error, which says what actually happened (connection refused, ...).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}

@@ -1,0 +1,216 @@
+//! `inflight`: watch, sort, filter and kill the requests in flight across many services.
+//!
+//! Exit codes: 0 when everything went well, 1 when something failed (an endpoint could
+//! not be reached, a request was not found), 2 for a usage error.
+
+mod client;
+mod commands;
+mod endpoints;
+mod render;
+mod top;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::client::Api;
+use crate::endpoints::Endpoint;
+
+/// Watch, sort, filter and kill the HTTP requests in flight across many services, through
+/// their inflight admin ports.
+#[derive(Parser, Debug)]
+#[command(name = "inflight", version, propagate_version = true)]
+struct Cli {
+    /// Admin ports to ask, comma-separated: api1:9084,api2:9084.
+    #[arg(
+        long,
+        global = true,
+        env = "INFLIGHT_ENDPOINTS",
+        value_name = "HOST:PORT,..."
+    )]
+    endpoints: Option<String>,
+
+    /// A file listing admin ports, one per line; `#` starts a comment.
+    #[arg(long, global = true, value_name = "FILE")]
+    endpoints_file: Option<String>,
+
+    /// Bearer token for the admin ports (the kill token can also read).
+    #[arg(long, global = true, env = "INFLIGHT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    /// How long to wait for each admin port.
+    #[arg(long, global = true, default_value = "5s", value_parser = duration, value_name = "DURATION")]
+    timeout: Duration,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// A live, sortable, filterable table of every request in flight; kill from it.
+    Top {
+        /// How often to poll the admin ports.
+        #[arg(long, default_value = "1s", value_parser = duration, value_name = "DURATION")]
+        refresh: Duration,
+    },
+    /// One table (or JSON) of the requests in flight at every endpoint, oldest first.
+    Ls {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Only requests in flight at least this long (250ms, 5s, 1m).
+        #[arg(long, value_parser = duration, value_name = "DURATION")]
+        min_age: Option<Duration>,
+        /// Only inbound or only outbound requests.
+        #[arg(long, value_enum)]
+        direction: Option<DirectionArg>,
+    },
+    /// One request with its status history.
+    Show {
+        /// The admin port that has it (host:port).
+        endpoint: String,
+        /// The request id.
+        id: u64,
+    },
+    /// Terminate a request now, or ask it to cancel.
+    Kill {
+        /// The admin port that has it (host:port).
+        endpoint: String,
+        /// The request id.
+        id: u64,
+        /// Ask the handler to cancel instead; it is terminated after the grace period.
+        #[arg(long)]
+        cancel: bool,
+        /// Why; shown to the client and in the request's status.
+        #[arg(long)]
+        message: Option<String>,
+        /// With --cancel: how long the handler has before it is terminated.
+        #[arg(long, requires = "cancel", value_parser = duration, value_name = "DURATION")]
+        grace: Option<Duration>,
+    },
+    /// The text dump of each endpoint, as on SIGUSR1 / ^T.
+    Dump {
+        /// Admin ports (default: --endpoints).
+        endpoints: Vec<String>,
+    },
+    /// The last finished requests per route, by latency bucket, and the last errors.
+    Recent {
+        /// The admin port (host:port).
+        endpoint: String,
+    },
+    /// Time spent per route and status.
+    Profile {
+        /// The admin port (host:port).
+        endpoint: String,
+    },
+    /// Print the URL of the web page watching the endpoints, to paste in a chat.
+    Link {
+        /// Where the page is served (default: the first endpoint).
+        #[arg(long, value_name = "URL")]
+        base: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DirectionArg {
+    #[value(alias = "inbound")]
+    In,
+    #[value(alias = "outbound")]
+    Out,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    inflight_core::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// What went wrong, and which exit code it gets.
+#[derive(Debug)]
+enum Failure {
+    /// Bad arguments: exit 2.
+    Usage(String),
+    /// Something failed: exit 1. The message was printed already if empty.
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Failed(message)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("inflight: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("inflight: {message}\n\nFor more information, try '--help'.");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
+            if !message.is_empty() {
+                eprintln!("inflight: {message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let api = Api::new(cli.token.clone(), cli.timeout);
+    let all = || {
+        endpoints::gather(cli.endpoints.as_deref(), cli.endpoints_file.as_deref())
+            .map_err(Failure::Usage)
+    };
+    let one = |text: &str| Endpoint::parse(text).map_err(Failure::Usage);
+    match cli.command {
+        Command::Top { refresh } => top::run(api, all()?, refresh).await,
+        Command::Ls {
+            json,
+            min_age,
+            direction,
+        } => {
+            commands::ls(
+                &api,
+                &all()?,
+                json,
+                min_age,
+                direction.map(|d| d == DirectionArg::In),
+            )
+            .await
+        }
+        Command::Show { ref endpoint, id } => commands::show(&api, &one(endpoint)?, id).await,
+        Command::Kill {
+            ref endpoint,
+            id,
+            cancel,
+            ref message,
+            grace,
+        } => commands::kill(&api, &one(endpoint)?, id, cancel, message.clone(), grace).await,
+        Command::Dump { ref endpoints } => {
+            let endpoints = if endpoints.is_empty() {
+                all()?
+            } else {
+                endpoints.iter().map(|e| one(e)).collect::<Result<_, _>>()?
+            };
+            commands::dump(&api, &endpoints).await
+        }
+        Command::Recent { ref endpoint } => commands::recent(&api, &one(endpoint)?).await,
+        Command::Profile { ref endpoint } => commands::profile(&api, &one(endpoint)?).await,
+        Command::Link { ref base } => {
+            println!("{}", commands::link(&all()?, base.as_deref()));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Plain-text tables and durations for the terminal.
+
+use std::time::Duration;
+
+use inflight_core::Elapsed;
+
+/// `1m34.00s` from milliseconds.
+pub(crate) fn ms(milliseconds: f64) -> String {
+    Elapsed(Duration::from_secs_f64(milliseconds.max(0.0) / 1000.0)).to_string()
+}
+
+/// A table printed with aligned columns.
+pub(crate) struct TextTable {
+    headers: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    /// Columns aligned right (numbers, durations).
+    right: Vec<usize>,
+}
+
+impl TextTable {
+    pub(crate) fn new(headers: &[&'static str], right: &[usize]) -> TextTable {
+        TextTable {
+            headers: headers.to_vec(),
+            rows: Vec::new(),
+            right: right.to_vec(),
+        }
+    }
+
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let columns = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let header: Vec<String> = self.headers.iter().map(|h| (*h).to_owned()).collect();
+        for row in std::iter::once(&header).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                let last = i + 1 == columns;
+                if self.right.contains(&i) {
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    if !last {
+                        line.push_str(&" ".repeat(pad));
+                    }
+                }
+                if !last {
+                    line.push_str("  ");
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligns_columns() {
+        let mut table = TextTable::new(&["HOST", "ID", "URL"], &[1]);
+        table.row(vec!["a:1".into(), "7".into(), "/x".into()]);
+        table.row(vec!["bb:22".into(), "1234".into(), "/yy".into()]);
+        assert_eq!(
+            table.render(),
+            "HOST     ID  URL\na:1       7  /x\nbb:22  1234  /yy\n"
+        );
+        assert_eq!(ms(94_000.0), "1m34.00s");
+    }
+}

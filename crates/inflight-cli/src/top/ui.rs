@@ -1,0 +1,332 @@
+//! Drawing `inflight top`.
+
+use std::time::{Duration, Instant};
+
+use inflight_core::Elapsed;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, Borders, Cell, Clear, Paragraph, Row as TableRow, Table, TableState, Wrap,
+};
+
+use super::app::{Action, App, Column, Mode};
+use crate::commands::{attributes, describe};
+
+/// Ages from which a request is shown in yellow, then red.
+const WARN_AFTER: Duration = Duration::from_secs(5);
+const ALERT_AFTER: Duration = Duration::from_secs(30);
+/// Notices stay this long in the status bar.
+const NOTICE_FOR: Duration = Duration::from_secs(8);
+
+fn age_style(age: Duration) -> Style {
+    if age >= ALERT_AFTER {
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+    } else if age >= WARN_AFTER {
+        Style::new().fg(Color::Yellow)
+    } else {
+        Style::new()
+    }
+}
+
+pub(crate) fn draw(frame: &mut Frame<'_>, app: &mut App) {
+    let [title, table, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_title(frame, app, title);
+    draw_table(frame, app, table);
+    draw_status(frame, app, status);
+    draw_footer(frame, app, footer);
+    match &app.mode {
+        Mode::Confirm { .. } => draw_confirm(frame, app),
+        Mode::History { .. } => draw_history(frame, app),
+        _ => {}
+    }
+}
+
+fn draw_title(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let inbound = app
+        .rows
+        .iter()
+        .filter(|r| r.request.direction == "inbound")
+        .count();
+    let mut spans = vec![
+        Span::styled("inflight top", Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(format!(
+            "  {} endpoints  {} requests ({inbound} in, {} out)  sort: {} {}",
+            app.endpoints.len(),
+            app.rows.len(),
+            app.rows.len() - inbound,
+            app.sort.title(),
+            if app.descending { "↓" } else { "↑" },
+        )),
+    ];
+    if !app.filter.is_empty() || app.mode == Mode::Filter {
+        spans.push(Span::raw("  filter: "));
+        spans.push(Span::styled(
+            app.filter.clone(),
+            Style::new().fg(Color::Cyan),
+        ));
+        if app.mode == Mode::Filter {
+            spans.push(Span::styled("▏", Style::new().fg(Color::Cyan)));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let now = Instant::now();
+    app.page = usize::from(area.height.saturating_sub(2)).max(1);
+    let wide = area.width >= 120;
+    let mut titles: Vec<String> = Column::ALL
+        .iter()
+        .map(|column| {
+            let mark = match (*column == app.sort, app.descending) {
+                (false, _) => "",
+                (true, true) => "↓",
+                (true, false) => "↑",
+            };
+            let title = match column {
+                Column::InStatus if !wide => "IN ST",
+                other => other.title(),
+            };
+            format!("{title}{mark}")
+        })
+        .collect();
+    if wide {
+        titles.push("ATTRIBUTES".into());
+    }
+    let header = TableRow::new(titles.into_iter().map(Cell::from))
+        .style(Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED));
+    let rows = app.rows.iter().map(|row| {
+        let r = &row.request;
+        let age = row.age(now);
+        let indent = if row.depth > 0 { "└ " } else { "" };
+        let mut cells = vec![
+            Cell::from(row.endpoint.name.clone()),
+            Cell::from(format!("{indent}{}", r.id)),
+            Cell::from(if r.direction == "inbound" {
+                "in"
+            } else {
+                "out"
+            }),
+            Cell::from(Elapsed(age).to_string()).style(age_style(age)),
+            Cell::from(Elapsed(row.status_age(now)).to_string()),
+            Cell::from(r.status.clone()).style(
+                if r.cancel_requested || r.status.starts_with("terminating") {
+                    Style::new().fg(Color::Magenta)
+                } else {
+                    Style::new()
+                },
+            ),
+            Cell::from(r.method.clone()),
+            Cell::from(row.target()),
+        ];
+        if wide {
+            cells.push(Cell::from(attributes(r)));
+        }
+        TableRow::new(cells)
+    });
+    let host_width = app
+        .endpoints
+        .iter()
+        .map(|state| state.endpoint.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, if wide { 24 } else { 15 }) as u16;
+    let mut widths = vec![
+        Constraint::Length(host_width),
+        Constraint::Length(6),
+        Constraint::Length(3),
+        Constraint::Length(8),
+        Constraint::Length(if wide { 9 } else { 8 }),
+        Constraint::Length(if wide { 30 } else { 18 }),
+        Constraint::Length(6),
+        Constraint::Min(8),
+    ];
+    if wide {
+        widths.push(Constraint::Length(24));
+    }
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(
+            Style::new()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::BOLD),
+        )
+        .block(Block::new().borders(Borders::BOTTOM));
+    let mut state =
+        TableState::default().with_selected((!app.rows.is_empty()).then_some(app.selected));
+    frame.render_stateful_widget(table, area, &mut state);
+    if app.rows.is_empty() {
+        let text = if app.filter.is_empty() {
+            "no requests in flight"
+        } else {
+            "no request matches the filter"
+        };
+        let inner = Rect {
+            y: area.y + 2,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
+            inner,
+        );
+    }
+}
+
+fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let mut spans = Vec::new();
+    if let Some((notice, at)) = &app.notice
+        && at.elapsed() < NOTICE_FOR
+    {
+        spans.push(Span::styled(
+            format!("{notice}  "),
+            Style::new().fg(Color::Cyan),
+        ));
+    }
+    for (i, state) in app.endpoints.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" · "));
+        }
+        match &state.result {
+            Ok(list) => spans.push(Span::styled(
+                format!("{} ok ({})", state.endpoint, list.requests.len()),
+                Style::new().fg(Color::Green),
+            )),
+            Err(error) => {
+                let reason = error
+                    .strip_prefix(&format!("{}: ", state.endpoint))
+                    .unwrap_or(error);
+                // The details are for `inflight ls`; the bar only has room for the gist.
+                let reason = reason.split(" (").next().unwrap_or(reason);
+                spans.push(Span::styled(
+                    format!("{} ✗ {reason}", state.endpoint),
+                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                ));
+            }
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let keys: &[(&str, &str)] = match app.mode {
+        Mode::Filter => &[("type", "filter"), ("enter", "keep"), ("esc", "clear")],
+        Mode::Confirm { .. } => &[("type", "message"), ("enter", "yes"), ("esc", "no")],
+        Mode::History { .. } => &[("esc", "close")],
+        Mode::Normal => &[
+            ("↑↓", "move"),
+            ("1-8", "sort"),
+            ("r", "reverse"),
+            ("/", "filter"),
+            ("⏎", "history"),
+            ("k", "kill"),
+            ("c", "cancel"),
+            ("q", "quit"),
+        ],
+    };
+    let mut spans = Vec::new();
+    for (key, what) in keys {
+        spans.push(Span::styled(
+            key.to_string(),
+            Style::new().add_modifier(Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A box in the middle of the screen.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn draw_confirm(frame: &mut Frame<'_>, app: &App) {
+    let Mode::Confirm {
+        action,
+        endpoint,
+        id,
+        message,
+    } = &app.mode
+    else {
+        return;
+    };
+    let (verb, what) = match action {
+        Action::Terminate => ("Terminate", "its client gets 503 now"),
+        Action::Cancel => ("Cancel", "its handler is asked to stop"),
+    };
+    let target = app
+        .rows
+        .iter()
+        .find(|r| r.endpoint == *endpoint && r.request.id == *id)
+        .map(|r| format!("{} {}", r.request.method, r.request.uri))
+        .unwrap_or_default();
+    let area = centered(frame.area(), 70, 7);
+    let text = vec![
+        Line::from(format!("{verb} #{id} on {endpoint}? ({what})")),
+        Line::from(Span::styled(target, Style::new().fg(Color::DarkGray))),
+        Line::from(vec![
+            Span::raw("message: "),
+            Span::styled(message.clone(), Style::new().fg(Color::Cyan)),
+            Span::styled("▏", Style::new().fg(Color::Cyan)),
+        ]),
+        Line::from(""),
+        Line::from("enter: yes    esc: no"),
+    ];
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(text).block(
+            Block::new()
+                .borders(Borders::ALL)
+                .title(format!(" {verb} "))
+                .border_style(Style::new().fg(Color::Red)),
+        ),
+        area,
+    );
+}
+
+fn draw_history(frame: &mut Frame<'_>, app: &App) {
+    let Mode::History {
+        endpoint,
+        id,
+        detail,
+    } = &app.mode
+    else {
+        return;
+    };
+    let text = match detail.as_deref() {
+        None => format!("asking {endpoint} for #{id}..."),
+        Some(Ok(request)) => describe(endpoint, request),
+        Some(Err(error)) => error.clone(),
+    };
+    let full = frame.area();
+    let area = centered(
+        full,
+        full.width.saturating_sub(4).max(20),
+        full.height.saturating_sub(2).max(5),
+    );
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: false }).block(
+            Block::new()
+                .borders(Borders::ALL)
+                .title(format!(" #{id} on {endpoint} — esc to close ")),
+        ),
+        area,
+    );
+}
