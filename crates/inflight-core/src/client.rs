@@ -42,7 +42,10 @@ use crate::table::{Table, next_id};
 /// inbound request shows `awaiting host:port` until the call ends.
 ///
 /// The error type and the response body's `Data` and `Error` types are the inner
-/// client's.
+/// client's. A call terminated by an operator resolves as a made-up `503` response
+/// carrying [`Terminated`](crate::Terminated) in its extensions (rather than an error,
+/// which would need a value of the inner client's error type); its body's `Data` must be
+/// buildable from `Bytes`, as it is for hyper's `Incoming`.
 #[derive(Clone)]
 pub struct InFlightClientLayer {
     table: Table,

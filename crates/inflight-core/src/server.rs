@@ -37,6 +37,14 @@ use crate::table::{Table, next_id};
 /// the response future is dropped (the client went away, a timeout fired, the handler
 /// panicked). Responses without a body (`HEAD`, `204`, `304`, an empty body) leave as soon
 /// as the handler returns them.
+///
+/// # Terminating
+/// An operator can terminate a request ([`Table::terminate`](crate::Table::terminate), or
+/// `DELETE /requests/{id}` on the admin port): the handler's future is dropped at once and
+/// the client gets `503 Service Unavailable` with a short text body saying so, and an
+/// `inflight-terminated: operator` header. To write that body the layer needs the response
+/// body's `Data` to be buildable from `Bytes`, which holds for hyper's, axum's, tonic's and
+/// http-body-util's bodies.
 #[derive(Clone)]
 pub struct InFlightLayer {
     table: Table,
