@@ -131,3 +131,67 @@ async fn tables_redact_their_own_parameters_too() {
     response.await.expect("task").expect("response");
     support::wait_until_empty(&table).await;
 }
+
+/// Headers are never shown, but for those the layer is told to show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_allow_listed_headers_show() {
+    let table = support::table();
+    let gate = Gate::new();
+    let service = {
+        let gate = gate.clone();
+        service_fn(move |_req: http::Request<Incoming>| {
+            let gate = gate.clone();
+            async move {
+                gate.wait().await;
+                Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
+                    bytes::Bytes::from_static(b"ok"),
+                )))
+            }
+        })
+    };
+    let layer = inflight::InFlightLayer::with_table(table.clone())
+        .show_header(http::header::USER_AGENT)
+        .show_header(http::HeaderName::from_static("x-request-id"));
+    let addr = serve_hyper(tower::Layer::layer(&layer, service)).await;
+    let long_id = "r".repeat(300);
+    let request = http::Request::get(format!("http://{addr}/h"))
+        .header("user-agent", "probe/1.0")
+        .header("x-request-id", long_id.as_str())
+        .header("cookie", "session=s3cr3t")
+        .header("authorization", "Bearer t0k3n")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let call = tokio::spawn(client().request(request));
+    let entry = wait_for_table(&table, "the request", |snapshot| {
+        snapshot
+            .entries
+            .iter()
+            .find(|e| e.direction == Direction::Inbound)
+            .cloned()
+    })
+    .await;
+    let attribute = |key: &str| {
+        entry
+            .attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(attribute("header.user-agent").as_deref(), Some("probe/1.0"));
+    assert_eq!(attribute("header.x-request-id").map(|v| v.len()), Some(256));
+    assert_eq!(entry.attributes.len(), 2, "{:?}", entry.attributes);
+    let text = dump(&table);
+    for secret in ["s3cr3t", "t0k3n", "cookie", "authorization"] {
+        assert!(
+            !text.to_lowercase().contains(secret),
+            "{secret} in dump:\n{text}"
+        );
+        assert!(
+            !format!("{entry:?}").to_lowercase().contains(secret),
+            "{secret} in {entry:?}"
+        );
+    }
+    gate.open();
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(read_to_end(response.into_body()).await, "ok");
+}

@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use http::header::HeaderName;
 use http::{Extensions, Method, Request, Response};
 use http_body::Body;
 use tower_layer::Layer;
@@ -49,6 +51,7 @@ use crate::table::{Table, next_id};
 pub struct InFlightLayer {
     table: Table,
     request_extension: bool,
+    headers: Arc<[HeaderName]>,
 }
 
 impl InFlightLayer {
@@ -62,6 +65,7 @@ impl InFlightLayer {
         InFlightLayer {
             table,
             request_extension: false,
+            headers: Arc::new([]),
         }
     }
 
@@ -73,6 +77,25 @@ impl InFlightLayer {
     /// [`current()`](crate::current) or, with axum, by taking a `RequestHandle` argument.
     pub fn request_extension(mut self, enabled: bool) -> Self {
         self.request_extension = enabled;
+        self
+    }
+
+    /// Shows this request header as the attribute `header.<name>` (values cut at 256
+    /// characters). No header is shown otherwise: they carry cookies and credentials.
+    ///
+    /// ```
+    /// # use inflight_core as inflight;
+    /// let layer = inflight::InFlightLayer::new()
+    ///     .show_header(http::header::USER_AGENT)
+    ///     .show_header(http::HeaderName::from_static("x-request-id"));
+    /// # let _ = layer;
+    /// ```
+    pub fn show_header(mut self, name: HeaderName) -> Self {
+        let mut headers = self.headers.to_vec();
+        if !headers.contains(&name) {
+            headers.push(name);
+        }
+        self.headers = headers.into();
         self
     }
 
@@ -92,6 +115,7 @@ impl fmt::Debug for InFlightLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InFlightLayer")
             .field("request_extension", &self.request_extension)
+            .field("headers", &self.headers)
             .finish_non_exhaustive()
     }
 }
@@ -104,6 +128,7 @@ impl<S> Layer<S> for InFlightLayer {
             inner,
             table: self.table.clone(),
             request_extension: self.request_extension,
+            headers: self.headers.clone(),
         }
     }
 }
@@ -114,6 +139,7 @@ pub struct InFlight<S> {
     inner: S,
     table: Table,
     request_extension: bool,
+    headers: Arc<[HeaderName]>,
 }
 
 impl<S> InFlight<S> {
@@ -184,6 +210,23 @@ where
                 .cloned(),
             history_limit: self.table.history_limit(),
         });
+        if !self.headers.is_empty()
+            && let Some(entry) = &tracked.entry
+        {
+            for name in self.headers.iter() {
+                if let Some(value) = req.headers().get(name) {
+                    let text = String::from_utf8_lossy(value.as_bytes());
+                    let cut = text
+                        .char_indices()
+                        .nth(256)
+                        .map_or(text.len(), |(at, _)| at);
+                    entry.set_attribute(
+                        format!("header.{name}").into(),
+                        text[..cut].to_owned().into(),
+                    );
+                }
+            }
+        }
         if self.request_extension
             && let Some(entry) = &tracked.entry
         {
