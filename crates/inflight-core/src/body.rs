@@ -179,6 +179,7 @@ impl<B> fmt::Debug for TrackedBody<B> {
 
 /// The response head is here: end the request now if there is no body to wait for,
 /// otherwise hand the request to the body.
+#[inline]
 pub(crate) fn track_response<B: Body>(
     response: Response<B>,
     tracked: Tracked,

@@ -23,6 +23,7 @@ thread_local! {
 
 /// Makes `slot`'s entry the current request until the guard is dropped, then puts it back
 /// (also when the poll panics).
+#[inline]
 pub(crate) fn enter(slot: &mut Option<Arc<Entry>>) -> Enter<'_> {
     if slot.is_none() {
         return Enter {
@@ -56,6 +57,7 @@ pub(crate) struct Enter<'a> {
 }
 
 impl Drop for Enter<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.entered {
             let prev = self.prev.take();

@@ -109,6 +109,7 @@ pub(crate) struct Start<'a> {
 }
 
 impl Entry {
+    #[inline]
     pub(crate) fn new(start: Start<'_>, now: Nanos) -> Entry {
         let method = MethodCode::of(start.method);
         let detail = (method == MethodCode::Other).then(|| {
@@ -625,10 +626,15 @@ enum UriText {
 }
 
 impl UriText {
+    #[inline]
     fn of(uri: &Uri) -> UriText {
         let tail = uri
             .path_and_query()
             .map_or_else(|| uri.path(), |pq| pq.as_str());
+        if uri.authority().is_none() {
+            // Origin-form, what a server sees: one copy, no joining.
+            return UriText::from_str(tail);
+        }
         match (uri.scheme_str(), uri.authority()) {
             (Some(scheme), Some(authority)) => {
                 UriText::from_parts(&[scheme, "://", authority.as_str(), tail])
@@ -638,6 +644,20 @@ impl UriText {
                 UriText::from_parts(&[authority.as_str()])
             }
             _ => UriText::from_parts(&[tail]),
+        }
+    }
+
+    #[inline]
+    fn from_str(text: &str) -> UriText {
+        if text.len() <= INLINE_URI {
+            let mut bytes = [0u8; INLINE_URI];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            UriText::Inline {
+                len: text.len() as u8,
+                bytes,
+            }
+        } else {
+            UriText::Heap(text.into())
         }
     }
 
