@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# End to end: how much throughput does the layer cost a real hyper server?
+#
+# Runs two bench_servers AT THE SAME TIME, both pinned to one core so they compete for
+# it on equal terms, each loaded by its own wrk pinned to the other core. Whatever slows
+# one server down (other jobs, frequency changes) slows both, so the ratio of their
+# throughputs holds up on a noisy machine where absolute numbers do not. Rounds alternate
+# which server gets which port and which wrk starts first.
+#
+#   bash benches/wrk.sh                    # none vs inflight, then none vs none (control)
+#   LAYER=trace bash benches/wrk.sh        # none vs another layer
+#   ROUNDS=5 DURATION=10 CONNECTIONS=32 bash benches/wrk.sh
+#
+# Needs wrk (apt-get install wrk) and taskset (util-linux), and two CPUs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LAYER=${LAYER:-inflight}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+PORT_A=${PORT_A:-18081}
+PORT_B=${PORT_B:-18082}
+CONTROL=${CONTROL:-1}
+
+for tool in wrk taskset; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "wrk.sh: $tool is missing (apt-get install -y wrk util-linux)" >&2
+    exit 2
+  fi
+done
+
+cargo build --release --example bench_server >&2
+SERVER=target/release/examples/bench_server
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+start_server() { # layer port
+  taskset -c "$SERVER_CPU" "$SERVER" --listen "127.0.0.1:$2" --threads 1 --layer "$1" \
+    2>/dev/null &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "wrk.sh: bench_server --layer $1 did not start on port $2" >&2
+  exit 1
+}
+
+stop_servers() {
+  cleanup
+  PIDS=()
+}
+
+# Requests per second from wrk's output.
+rps() {
+  awk '/^Requests\/sec:/ { print $2 }' "$1"
+}
+
+# One set of rounds: base layer vs other layer; prints one line per round and the median.
+compare() { # base other
+  local base=$1 other=$2 ratios=()
+  echo "== $base vs $other: $ROUNDS rounds of ${DURATION}s, $CONNECTIONS connections each," \
+    "servers on cpu $SERVER_CPU, wrk on cpu $CLIENT_CPU"
+  for round in $(seq 1 "$ROUNDS"); do
+    local base_port=$PORT_A other_port=$PORT_B
+    if (( round % 2 == 0 )); then
+      base_port=$PORT_B other_port=$PORT_A
+    fi
+    start_server "$base" "$base_port"
+    start_server "$other" "$other_port"
+    local out_base out_other
+    out_base=$(mktemp) out_other=$(mktemp)
+    # Alternate which wrk starts first too.
+    if (( round % 2 == 1 )); then
+      taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" \
+        "http://127.0.0.1:$base_port/hello" >"$out_base" &
+      local first=$!
+      taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" \
+        "http://127.0.0.1:$other_port/hello" >"$out_other" &
+      local second=$!
+    else
+      taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" \
+        "http://127.0.0.1:$other_port/hello" >"$out_other" &
+      local first=$!
+      taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" \
+        "http://127.0.0.1:$base_port/hello" >"$out_base" &
+      local second=$!
+    fi
+    wait "$first" "$second"
+    stop_servers
+    local a b ratio
+    a=$(rps "$out_base")
+    b=$(rps "$out_other")
+    rm -f "$out_base" "$out_other"
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", b / a }')
+    ratios+=("$ratio")
+    printf 'round %d: %-20s %10.0f req/s  %-20s %10.0f req/s  ratio %s\n' \
+      "$round" "$base:$base_port" "$a" "$other:$other_port" "$b" "$ratio"
+  done
+  local median
+  median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  echo "median ratio $other/$base: $median  (loss $(awk -v m="$median" 'BEGIN { printf "%.2f%%", (1 - m) * 100 }'))"
+}
+
+echo "wrk.sh: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+compare none "$LAYER"
+if [[ "$CONTROL" == 1 ]]; then
+  compare none none
+fi
