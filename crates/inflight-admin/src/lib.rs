@@ -29,16 +29,28 @@
 //! | `GET /healthz` | `free` (200) or `busy` (503), build info, uptime, counts |
 //! | `GET /dump` | the text dump |
 //! | `GET /openapi.json` | the OpenAPI 3 description of all of this |
+//! | `GET /` | the web page (`/app.js`, `/app.css`); `?endpoints=a:9084,b:9084` watches several |
 //!
-//! Every answer is JSON (but the dump); errors are `{"error": "..."}` with a 4xx status.
+//! Every answer is JSON (but the dump and the web page); errors are `{"error": "..."}` with a
+//! 4xx status.
+//!
+//! # The web page
+//! `GET /` is a page that polls the admin ports in its `endpoints` query (default: its
+//! own) and shows all their requests in flight in one table, with their histories, the
+//! recent requests and the profiles; it terminates and cancels requests too. It is three
+//! static files inside this crate, loads nothing from elsewhere, and holds no data, so it
+//! needs no token: it asks for the read or kill token when an admin port answers `401`,
+//! and keeps them for the browser tab. The other admin ports must
+//! [`allow_origin`](AdminServer::allow_origin) the page's origin.
 //!
 //! # Safety
 //! The examples bind loopback; nothing is exposed unless you bind another address.
 //! [`read_token`](AdminServer::read_token) and [`kill_token`](AdminServer::kill_token)
 //! require bearer tokens (`401` without one, `403` when a read token tries to kill);
-//! `/healthz` and `/openapi.json` stay open for load balancers. Cross-origin requests are
-//! answered only for [`allow_origin`](AdminServer::allow_origin)s, never `*`. URLs are
-//! redacted by the table; request headers are never shown.
+//! `/healthz` and `/openapi.json` stay open for load balancers, and the web page's files for
+//! browsers (they hold no data). Cross-origin requests are answered only for
+//! [`allow_origin`](AdminServer::allow_origin)s, never `*`. URLs are redacted by the table;
+//! request headers are never shown.
 
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, rust_2018_idioms, missing_debug_implementations)]
@@ -54,6 +66,7 @@ mod reply;
 mod routes;
 mod server;
 mod watchdog;
+mod web;
 
 use std::fmt;
 use std::future::Future;
@@ -152,7 +165,7 @@ impl AdminServer {
     }
 
     /// Requires `Authorization: Bearer <token>` (this token or the kill token) on every
-    /// endpoint but `/healthz` and `/openapi.json`.
+    /// endpoint but `/healthz`, `/openapi.json` and the web page's files.
     pub fn read_token(mut self, token: impl Into<String>) -> Self {
         self.read_token = Some(token.into());
         self

@@ -19,6 +19,7 @@ use crate::health;
 use crate::profile::Profile;
 use crate::reply::{self, Failure, Reply, json, parse_bool, query_pairs};
 use crate::server::State;
+use crate::web;
 
 /// Longest operator message kept with a terminate or cancel.
 const MAX_MESSAGE: usize = 1024;
@@ -126,6 +127,15 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Reply, Failure> 
                 render.unwrap_or_default(),
             ))
         }
+        // The page holds no data: it needs no token, and asks each admin port for the
+        // data with the tokens the user gives it. Its own query is for the page to read.
+        [name] if read && web::is_asset(name) => {
+            if !name.is_empty() {
+                query_pairs(query, &[])?;
+            }
+            web::asset(name).ok_or_else(|| Failure::not_found(format!("no such file: {path}")))
+        }
+        [name] if web::is_asset(name) => Err(Failure::method_not_allowed("GET, HEAD")),
         ["recent" | "profile" | "healthz" | "dump" | "openapi.json"] => {
             Err(Failure::method_not_allowed("GET, HEAD"))
         }
