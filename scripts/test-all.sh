@@ -9,6 +9,21 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
+# The web page's browser test (tests/web_page.rs): Debian's Chromium, driven from Node by
+# playwright-core (never a browser download of its own).
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+  || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "test-all: installing chromium, chromium-driver and node"
+  as_root apt-get update
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || node_packages="nodejs npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver ${node_packages:-}
+fi
+if ! (cd tests/web && npm ls --depth=0 >/dev/null 2>&1); then
+  echo "test-all: installing the browser test's packages (npm ci in tests/web)"
+  (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
 cargo nextest run --workspace --all-features --no-fail-fast
 # nextest does not run doc tests.
 cargo test --workspace --all-features --doc

@@ -1,0 +1,384 @@
+// Drives the admin port's web page in a real headless Chromium, against real demo
+// processes that tests/web_page.rs starts:
+//   A     a demo without tokens, whose admin port serves the page;
+//   B     a demo with a read and a kill token that allows A's origin;
+//   DOWN  an address where nothing listens.
+// Exits non-zero on the first failed check. Environment:
+//   INFLIGHT_PAGE, INFLIGHT_A, INFLIGHT_B, INFLIGHT_DOWN, INFLIGHT_B_READ_TOKEN,
+//   INFLIGHT_B_KILL_TOKEN, INFLIGHT_RUN_DIR (screenshot and browser profile),
+//   INFLIGHT_SCREENSHOT_DIR (optional: also write web.png there), CHROMIUM (optional).
+
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const OVERALL_TIMEOUT_MS = 150_000;
+const WAIT_MS = 20_000;
+
+function setting(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; tests/web_page.rs runs this script`);
+  return value;
+}
+
+const PAGE = setting('INFLIGHT_PAGE');
+const A = setting('INFLIGHT_A');
+const B = setting('INFLIGHT_B');
+const DOWN = setting('INFLIGHT_DOWN');
+const B_READ = setting('INFLIGHT_B_READ_TOKEN');
+const B_KILL = setting('INFLIGHT_B_KILL_TOKEN');
+const RUN_DIR = setting('INFLIGHT_RUN_DIR');
+const SCREENSHOT_DIR = process.env.INFLIGHT_SCREENSHOT_DIR || '';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// The machine's network is closed: without these, Chromium waits on refused connections.
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+let passed = 0;
+const started = Date.now();
+function ok(what) {
+  passed += 1;
+  console.log(`ok ${passed} - ${what} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** `1.23s`, `1m02.00s`, `2h03m04.00s` in milliseconds. */
+function parseDuration(text) {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(\d+(?:\.\d+)?)s$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: ${JSON.stringify(text)}`);
+  return ((Number(m[1] || 0) * 60 + Number(m[2] || 0)) * 60 + Number(m[3])) * 1000;
+}
+
+/** What the admin port at `label` says, straight over HTTP (no browser, no CORS). */
+async function api(label, pathname, token) {
+  const response = await fetch(`http://${label}${pathname}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+async function waitUntil(what, probe, timeout = WAIT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; last: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The table's rows as the user sees them, read in one go. */
+function rows(page) {
+  return page.$$eval('#requests tbody tr', (trs) => trs.map((tr) => ({
+    endpoint: tr.dataset.endpoint,
+    id: Number(tr.dataset.id),
+    depth: Number(tr.dataset.depth),
+    parent: tr.dataset.parent ? Number(tr.dataset.parent) : null,
+    context: tr.classList.contains('context'),
+    host: tr.cells[0].textContent,
+    dir: tr.cells[2].textContent,
+    age: tr.cells[3].textContent,
+    status: tr.cells[5].textContent,
+    method: tr.cells[6].textContent,
+    target: tr.cells[7].textContent,
+    text: tr.textContent,
+  })));
+}
+
+/** The page under test, for a screenshot when a check fails. */
+let current = null;
+
+async function run(context) {
+  const page = context.pages()[0] || await context.newPage();
+  current = page;
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    // The unreachable endpoint's refused connections are logged by the browser itself.
+    if (message.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED|net::ERR_/.test(message.text())) {
+      problems.push(`console error: ${message.text()}`);
+    }
+  });
+  page.on('dialog', (dialog) => {
+    problems.push(`unexpected browser dialog: ${dialog.message()}`);
+    dialog.dismiss();
+  });
+
+  const response = await page.goto(PAGE);
+  check(response.ok(), `GET ${PAGE} answered ${response.status()}`);
+  check(/text\/html/.test(response.headers()['content-type']), 'the page is text/html');
+  ok('the admin port serves the page');
+
+  // B answers 401 without its read token: the page asks for it.
+  const dialog = page.locator('#ask');
+  await dialog.waitFor({ state: 'visible', timeout: WAIT_MS });
+  check((await page.textContent('#ask-title')).includes(`Read token for ${B}`), 'the dialog asks for B\'s read token');
+  await page.fill('#ask input[name=token]', B_READ);
+  await page.click('#ask-ok');
+  await dialog.waitFor({ state: 'hidden' });
+  ok('asks for the read token of the endpoint that answers 401');
+
+  // Each demo keeps 6 /fetch requests in flight, each with an outbound call to slownode.
+  await waitUntil('requests of both endpoints', async () => {
+    const all = await rows(page);
+    const count = (ep) => all.filter((r) => r.endpoint === ep).length;
+    return count(A) >= 12 && count(B) >= 12;
+  });
+  ok('lists the requests of both endpoints in one table');
+
+  const badge = (ep) => page.locator(`.badge[data-endpoint="${ep}"]`);
+  check(await badge(A).getAttribute('data-state') === 'ok', 'A is ok');
+  check(await badge(B).getAttribute('data-state') === 'ok', 'B is ok');
+  await waitUntil('the unreachable badge', async () => await badge(DOWN).getAttribute('data-state') === 'unreachable');
+  check((await badge(DOWN).textContent()).includes('unreachable'), 'the badge says unreachable');
+  ok('badges: A and B ok, the third endpoint unreachable without stopping the others');
+
+  {
+    const all = await rows(page);
+    let lastRoot = null;
+    let children = 0;
+    for (const row of all) {
+      if (row.depth === 0) {
+        lastRoot = row;
+        continue;
+      }
+      children += 1;
+      check(lastRoot && lastRoot.endpoint === row.endpoint && lastRoot.id === row.parent,
+        `child #${row.id} of ${row.endpoint} is not under its parent #${row.parent}`);
+      check(row.dir === 'out' && row.target.includes('/blob/'), `child #${row.id} is the outbound call`);
+    }
+    check(children >= 12, `${children} outbound calls shown as children`);
+  }
+  ok('outbound calls are shown under the request that made them');
+
+  {
+    const ageCell = page.locator('#requests tbody tr[data-depth="0"] td.age').first();
+    const first = parseDuration(await ageCell.textContent());
+    await page.waitForTimeout(350);
+    const second = parseDuration(await ageCell.textContent());
+    check(second > first, `the age ticks: ${first}ms then ${second}ms`);
+  }
+  ok('ages tick between polls');
+
+  // Sorting: click a header, click it again.
+  const roots = async () => (await rows(page)).filter((r) => r.depth === 0);
+  const sortBy = async (key, expect) => {
+    await page.click(`#requests th[data-sort="${key}"]`);
+    check(await page.getAttribute(`#requests th[data-sort="${key}"]`, 'aria-sort') === expect, `${key} sorted ${expect}`);
+  };
+  const ordered = (values, compare) => values.every((v, i) => i === 0 || compare(values[i - 1], v) <= 0);
+  const byHost = (a, b) => a.localeCompare(b, undefined, { numeric: true });
+  await sortBy('id', 'ascending');
+  check(ordered((await roots()).map((r) => r.id), (a, b) => a - b), 'ids ascending');
+  await sortBy('id', 'descending');
+  check(ordered((await roots()).map((r) => r.id), (a, b) => b - a), 'ids descending');
+  await sortBy('host', 'ascending');
+  check(ordered((await roots()).map((r) => r.host), byHost), 'hosts ascending');
+  await sortBy('host', 'descending');
+  check(ordered((await roots()).map((r) => r.host), (a, b) => byHost(b, a)), 'hosts descending');
+  await sortBy('age', 'descending');
+  check(ordered((await roots()).map((r) => parseDuration(r.age)), (a, b) => b - a), 'oldest first');
+  ok('sorts on a column by clicking its header, both ways');
+
+  // Filtering: substring over all columns; parents stay as context for matching children.
+  await page.fill('#filter', B);
+  await waitUntil('only B', async () => {
+    const all = await rows(page);
+    return all.length >= 12 && all.every((r) => r.endpoint === B);
+  });
+  await page.fill('#filter', 'no-such-request-anywhere');
+  await waitUntil('no rows', async () => (await rows(page)).length === 0);
+  check(await page.isVisible('#requests-empty'), 'says that nothing matches');
+  await page.fill('#filter', '/blob/');
+  await waitUntil('the outbound calls with their parents', async () => {
+    const all = await rows(page);
+    const matching = all.filter((r) => !r.context);
+    return matching.length >= 12 &&
+      matching.every((r) => r.target.includes('/blob/')) &&
+      all.filter((r) => r.context).every((r) => r.depth === 0);
+  });
+  await page.fill('#filter', '');
+  await waitUntil('both endpoints again', async () => new Set((await rows(page)).map((r) => r.endpoint)).size === 2);
+  ok('the filter matches text in any column');
+
+  // The history of one request.
+  {
+    const row = (await roots()).find((r) => r.endpoint === A && r.target.startsWith('/fetch/'));
+    check(row, 'an inbound request of A');
+    await page.click(`#requests tbody tr[data-endpoint="${A}"][data-id="${row.id}"] td.status`);
+    await page.locator('#detail').waitFor({ state: 'visible' });
+    check((await page.textContent('#detail-title')) === `#${row.id} on ${A}`, 'the pane shows the request clicked');
+    const history = await waitUntil('its history', async () => {
+      const statuses = await page.$$eval('#detail .history tbody td.status', (tds) => tds.map((td) => td.textContent));
+      return statuses.length >= 2 ? statuses : null;
+    });
+    check(history[0] === 'in handler' && history.includes('fetching blob'), `history: ${history}`);
+    await page.click('#detail-close');
+    await page.locator('#detail').waitFor({ state: 'hidden' });
+  }
+  ok('clicking a row shows its history');
+
+  // Terminate a request of B: confirm, then the kill token is asked for (the read token
+  // is not enough: 403) and the call retried.
+  {
+    const row = (await roots()).find((r) => r.endpoint === B && r.target.startsWith('/fetch/'));
+    check(row, 'an inbound request of B');
+    const selector = `#requests tbody tr[data-endpoint="${B}"][data-id="${row.id}"]`;
+    await page.click(`${selector} button.kill`);
+    await dialog.waitFor({ state: 'visible' });
+    check((await page.textContent('#ask-title')).startsWith(`Terminate #${row.id} on ${B}`), 'asks to confirm the terminate');
+    await page.fill('#ask input[name=message]', 'stuck on slownode (web test)');
+    await page.click('#ask-ok');
+    await waitUntil('the kill token dialog', async () => (await page.textContent('#ask-title')).startsWith(`Kill token for ${B}`) && await dialog.isVisible());
+    check((await page.textContent('#ask-error')).includes('kill token'), 'says why');
+    await page.fill('#ask input[name=token]', B_KILL);
+    await page.click('#ask-ok');
+    await dialog.waitFor({ state: 'hidden' });
+    await waitUntil('the row to go', async () => (await page.locator(selector).count()) === 0);
+    const one = await api(B, `/requests/${row.id}`, B_READ);
+    check(one.status === 404, `B still has #${row.id}: ${JSON.stringify(one)}`);
+    const list = await api(B, '/requests', B_READ);
+    check(!list.body.requests.some((r) => r.id === row.id), `B still lists #${row.id}`);
+    const recent = await api(B, '/recent', B_READ);
+    const ended = recent.body.families.flatMap((f) => f.errors).find((e) => e.request.id === row.id);
+    check(ended && ended.ending === 'terminated' && ended.request.control_message === 'stuck on slownode (web test)',
+      `B recorded the terminate: ${JSON.stringify(ended)}`);
+    ok('terminate: confirmed, kill token asked for, the request ends and leaves the demo\'s table');
+  }
+
+  // Cancel a request of A with a short grace: it is terminated when the grace runs out.
+  {
+    const row = (await roots()).find((r) => r.endpoint === A && r.target.startsWith('/fetch/'));
+    const selector = `#requests tbody tr[data-endpoint="${A}"][data-id="${row.id}"]`;
+    await page.click(`${selector} button.cancel`);
+    await dialog.waitFor({ state: 'visible' });
+    check((await page.textContent('#ask-title')).startsWith(`Cancel #${row.id} on ${A}`), 'asks to confirm the cancel');
+    await page.fill('#ask input[name=message]', 'web test');
+    await page.fill('#ask input[name=grace]', '1s');
+    await page.click('#ask-ok');
+    await dialog.waitFor({ state: 'hidden' });
+    await waitUntil('the row to go', async () => (await page.locator(selector).count()) === 0);
+    const one = await api(A, `/requests/${row.id}`);
+    check(one.status === 404, `A still has #${row.id}`);
+    const recent = await api(A, '/recent');
+    const ended = recent.body.families.flatMap((f) => f.errors).find((e) => e.request.id === row.id);
+    check(ended && ended.ending === 'terminated' && ended.request.cancel_requested,
+      `A recorded the cancel: ${JSON.stringify(ended)}`);
+    ok('cancel: the request is asked to stop and ends after its grace');
+  }
+
+  // Recent and profile tabs.
+  await page.click('#tab-recent');
+  await waitUntil('the errors of both endpoints', async () => {
+    const errors = await page.$$eval('#errors tbody tr', (trs) => trs.map((tr) => [tr.dataset.endpoint, tr.textContent]));
+    return [A, B].every((ep) => errors.some(([e, text]) => e === ep && text.includes('terminated')));
+  });
+  check(await page.locator('#recent tbody tr').count() >= 2, 'latency buckets per route');
+  await page.click('#recent tbody button.count >> nth=0');
+  await waitUntil('the samples of a bucket', async () => (await page.locator('#detail .samples tbody tr').count()) > 0);
+  await page.click('#detail .samples tbody tr >> nth=0');
+  await waitUntil('a finished request', async () => (await page.locator('#detail .history tbody tr').count()) > 0);
+  await page.click('#detail-close');
+  ok('the Recent tab shows latency buckets and errors of every endpoint');
+
+  await page.click('#tab-profile');
+  await waitUntil('the profiles of both endpoints', async () => {
+    const statuses = await page.$$eval('#profile tbody tr.status-row', (trs) => trs.map((tr) => [tr.dataset.endpoint, tr.cells[6].textContent]));
+    return [A, B].every((ep) => statuses.some(([e]) => e === ep)) &&
+      statuses.every(([, p50]) => /\d(ms|s)$/.test(p50));
+  });
+  ok('the Profile tab shows time per route and status with percentiles');
+
+  await page.click('#tab-requests');
+  await page.selectOption('#interval', '0');
+  check(new URL(page.url()).searchParams.get('interval') === '0', 'the interval is kept in the URL');
+  {
+    const ageCell = page.locator('#requests tbody tr[data-depth="0"] td.age').first();
+    const first = await ageCell.textContent();
+    await page.waitForTimeout(350);
+    check(await ageCell.textContent() === first, 'paused: ages stand still');
+    check((await page.textContent('#clock')) === 'paused', 'says paused');
+  }
+  await page.selectOption('#interval', '1000');
+  ok('the refresh interval can be paused and resumed');
+
+  // The screenshot: the table sorted oldest first, one request's history open.
+  {
+    await waitUntil('a fresh poll', async () => (await rows(page)).length >= 20);
+    if (SCREENSHOT_DIR) {
+      // For the README, requests of every age: stuck (30s and more), slow (5s and more)
+      // and fresh ones, which the demo starts when two of its requests are terminated.
+      const oldest = async () => Math.max(...(await roots()).map((r) => parseDuration(r.age)));
+      await waitUntil('requests in flight for 27s', async () => await oldest() >= 27_000, 60_000);
+      const list = await api(A, '/requests?direction=inbound');
+      for (const request of list.body.requests.slice(-2)) {
+        await fetch(`http://${A}/requests/${request.id}`, { method: 'DELETE' });
+      }
+      await waitUntil('requests in flight for 31s', async () => await oldest() >= 31_000, 60_000);
+    }
+    const row = (await roots()).find((r) => r.endpoint === A && r.target.startsWith('/fetch/'));
+    await page.click(`#requests tbody tr[data-endpoint="${A}"][data-id="${row.id}"] td.status`);
+    await waitUntil('its history', async () => (await page.locator('#detail .history tbody tr').count()) >= 3);
+    await waitUntil('the notes to fade', async () => (await page.locator('.toast').count()) === 0, 10_000);
+    await page.mouse.move(0, 0);
+    const shot = path.join(RUN_DIR, 'web.png');
+    await page.screenshot({ path: shot });
+    console.log(`# screenshot: ${shot}`);
+    if (SCREENSHOT_DIR) {
+      await mkdir(SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'web.png') });
+      console.log(`# screenshot: ${path.join(SCREENSHOT_DIR, 'web.png')}`);
+    }
+  }
+  ok('saves a screenshot');
+
+  check(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);
+  ok('no script errors, no blocked loads');
+}
+
+async function main() {
+  await mkdir(RUN_DIR, { recursive: true });
+  const profile = await mkdtemp(path.join(RUN_DIR, 'chromium-'));
+  let context;
+  const timer = setTimeout(() => {
+    console.error(`not ok - the whole test took longer than ${OVERALL_TIMEOUT_MS / 1000}s`);
+    process.exit(1);
+  }, OVERALL_TIMEOUT_MS);
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1600, height: 900 },
+      colorScheme: 'dark',
+      timeout: 60_000,
+    });
+    context.setDefaultTimeout(WAIT_MS);
+    await run(context);
+    console.log(`${passed} passed, 0 failed`);
+  } catch (error) {
+    console.error(`not ok - ${error.stack || error}`);
+    process.exitCode = 1;
+    if (current) {
+      const shot = path.join(RUN_DIR, 'failure.png');
+      await current.screenshot({ path: shot }).then(() => console.error(`# the page then: ${shot}`), () => {});
+    }
+  } finally {
+    clearTimeout(timer);
+    if (context) await context.close().catch(() => {});
+    await rm(profile, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+await main();

@@ -1,0 +1,247 @@
+//! The admin port's web page in a real headless Chromium: two demo processes (the first
+//! serves the page, the second has tokens and allows the first's origin), a third
+//! endpoint where nothing listens, and `tests/web/page.test.mjs` driving the browser
+//! through `playwright-core`.
+//!
+//! Needs Node, `chromium` and the script's packages (`npm ci` in `tests/web`);
+//! `scripts/test-all.sh` installs them. `INFLIGHT_SCREENSHOT_DIR=docs cargo test --test
+//! web_page` also writes the README's screenshot, `docs/web.png`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a demo has to print its banner.
+const DEADLINE: Duration = Duration::from_secs(20);
+/// How long the browser script may run; it stops itself well before.
+const SCRIPT_DEADLINE: Duration = Duration::from_secs(240);
+const READ_TOKEN: &str = "r34d-web-test";
+const KILL_TOKEN: &str = "k1ll-web-test";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the demo (a no-op when cargo already did) and returns its path.
+fn build_demo() -> PathBuf {
+    let output = Command::new(env!("CARGO"))
+        .args(["build", "--example", "demo", "--message-format=json"])
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo");
+    assert!(
+        output.status.success(),
+        "cargo build --example demo failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Cargo says where it put the executable; fall back to the usual place.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let reported = stdout
+        .lines()
+        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
+        .filter(|line| line.contains(r#""name":"demo""#))
+        .find_map(|line| {
+            let start = line.find(r#""executable":""#)? + r#""executable":""#.len();
+            let end = start + line[start..].find('"')?;
+            Some(PathBuf::from(line[start..end].replace(r"\\", r"\")))
+        });
+    reported.unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| repo().join("target"), PathBuf::from);
+        target.join("debug").join("examples").join("demo")
+    })
+}
+
+/// A child process killed when dropped, also when the test fails; collects its output.
+struct Process {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Process {
+    fn spawn(command: &mut Command) -> (Process, mpsc::Receiver<String>) {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        let output = Arc::new(Mutex::new(String::new()));
+        let (lines_tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        for (pipe, lines_tx) in [
+            (Box::new(stdout) as Box<dyn Read + Send>, Some(lines_tx)),
+            (Box::new(stderr), None),
+        ] {
+            let output = output.clone();
+            // Keep draining, so the child never blocks on a full pipe.
+            thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    output
+                        .lock()
+                        .expect("output")
+                        .push_str(&format!("{line}\n"));
+                    if let Some(lines_tx) = &lines_tx {
+                        let _ = lines_tx.send(line);
+                    }
+                }
+            });
+        }
+        (Process { child, output }, lines)
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().expect("output").clone()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A demo with its admin port on a free loopback port; its upstream answers after a
+/// minute, so its requests stay in flight while the browser looks at them.
+struct Demo {
+    process: Process,
+    admin: SocketAddr,
+}
+
+impl Demo {
+    fn start(program: &Path, extra: &[&str]) -> Demo {
+        let (process, lines) = Process::spawn(
+            Command::new(program)
+                .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+                .args(["--upstream-delay", "60s", "--stuck-after", "off"])
+                .args(extra),
+        );
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let line = lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| {
+                    panic!("the demo printed no admin address:\n{}", process.output())
+                });
+            if let ["admin", url, ..] = line.split_whitespace().collect::<Vec<_>>()[..] {
+                let admin = url
+                    .strip_prefix("http://")
+                    .and_then(|addr| addr.parse().ok())
+                    .unwrap_or_else(|| panic!("admin address in {line:?}"));
+                return Demo { process, admin };
+            }
+        }
+    }
+}
+
+/// A loopback port nothing listens on (it was free a moment ago).
+fn unused_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+fn run_dir() -> PathBuf {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let dir =
+        std::env::temp_dir().join(format!("inflight-web-page-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the run directory");
+    dir
+}
+
+#[test]
+fn web_page_watches_two_demos_and_an_unreachable_endpoint() {
+    let web = repo().join("tests").join("web");
+    assert!(
+        web.join("node_modules").join("playwright-core").is_dir(),
+        "tests/web has no node_modules: run `npm ci` there (scripts/test-all.sh does)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: `apt-get install chromium chromium-driver` \
+         (scripts/test-all.sh does), or set CHROMIUM"
+    );
+
+    let program = build_demo();
+    let a = Demo::start(&program, &[]);
+    let origin = format!("http://{}", a.admin);
+    let b = Demo::start(
+        &program,
+        &[
+            "--allow-origin",
+            &origin,
+            "--read-token",
+            READ_TOKEN,
+            "--kill-token",
+            KILL_TOKEN,
+        ],
+    );
+    let down = SocketAddr::from(([127, 0, 0, 1], unused_port()));
+    let page = format!("{origin}/?endpoints={},{},{down}", a.admin, b.admin);
+    let run_dir = run_dir();
+
+    let mut command = Command::new("node");
+    command
+        .arg("page.test.mjs")
+        .current_dir(&web)
+        .env("INFLIGHT_PAGE", &page)
+        .env("INFLIGHT_A", a.admin.to_string())
+        .env("INFLIGHT_B", b.admin.to_string())
+        .env("INFLIGHT_DOWN", down.to_string())
+        .env("INFLIGHT_B_READ_TOKEN", READ_TOKEN)
+        .env("INFLIGHT_B_KILL_TOKEN", KILL_TOKEN)
+        .env("INFLIGHT_RUN_DIR", &run_dir)
+        .env("CHROMIUM", &chromium);
+    if let Some(dir) = std::env::var_os("INFLIGHT_SCREENSHOT_DIR") {
+        command.env("INFLIGHT_SCREENSHOT_DIR", repo().join(dir));
+    }
+    let (mut script, _) = Process::spawn(&mut command);
+    let deadline = Instant::now() + SCRIPT_DEADLINE;
+    let status = loop {
+        if let Some(status) = script.child.try_wait().expect("wait for node") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    // The pipes close when node exits; give the readers a moment to take the last lines.
+    thread::sleep(Duration::from_millis(200));
+    let output = script.output();
+    let demos = || {
+        format!(
+            "demo A ({}):\n{}\ndemo B ({}):\n{}",
+            a.admin,
+            a.process.output(),
+            b.admin,
+            b.process.output()
+        )
+    };
+    match status {
+        Some(status) if status.success() => println!("{output}"),
+        Some(status) => panic!(
+            "the browser test failed ({status}); page {page}\n{output}\n{}",
+            demos()
+        ),
+        None => panic!(
+            "the browser test took longer than {SCRIPT_DEADLINE:?}; page {page}\n{output}\n{}",
+            demos()
+        ),
+    }
+    let png = std::fs::read(run_dir.join("web.png")).expect("the screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "web.png is a PNG");
+    println!("screenshot: {}", run_dir.join("web.png").display());
+}
