@@ -111,7 +111,7 @@ pub(crate) async fn ls(
                 .map(|(endpoint, error)| LsError { endpoint, error })
                 .collect(),
         };
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
         );
@@ -148,7 +148,7 @@ pub(crate) async fn ls(
                 attributes(request),
             ]);
         }
-        print!("{}", table.render());
+        out!("{}", table.render());
     }
     for (_, error) in &errors {
         eprintln!("inflight: {error}");
@@ -237,7 +237,7 @@ pub(crate) fn describe(endpoint: &Endpoint, request: &Request) -> String {
 
 pub(crate) async fn show(api: &Api, endpoint: &Endpoint, id: u64) -> Result<(), Failure> {
     let reply: RequestReply = api.get(endpoint, &format!("/requests/{id}")).await?;
-    print!("{}", describe(endpoint, &reply.request));
+    out!("{}", describe(endpoint, &reply.request));
     Ok(())
 }
 
@@ -278,7 +278,7 @@ pub(crate) async fn kill(
     let reply = control(api, endpoint, id, cancel, message, grace).await?;
     let request = &reply.request;
     match reply.grace_ms {
-        Some(grace) => println!(
+        Some(grace) => outln!(
             "asked #{} ({} \"{}\", {} old) to cancel on {endpoint}; it is terminated if still there in {}",
             request.id,
             request.method,
@@ -286,7 +286,7 @@ pub(crate) async fn kill(
             ms(request.elapsed_ms),
             ms(grace)
         ),
-        None => println!(
+        None => outln!(
             "terminated #{} ({} \"{}\", {} old, {}) on {endpoint}",
             request.id,
             request.method,
@@ -302,11 +302,11 @@ pub(crate) async fn dump(api: &Api, endpoints: &[Endpoint]) -> Result<(), Failur
     let mut failed = 0;
     for endpoint in endpoints {
         if endpoints.len() > 1 {
-            println!("== {endpoint}");
+            outln!("== {endpoint}");
         }
         match api.call(endpoint, Method::GET, "/dump", None).await {
             Ok((status, body)) if status.is_success() => {
-                print!("{}", String::from_utf8_lossy(&body))
+                out!("{}", String::from_utf8_lossy(&body))
             }
             Ok((status, body)) => {
                 failed += 1;
@@ -331,12 +331,14 @@ pub(crate) async fn dump(api: &Api, endpoints: &[Endpoint]) -> Result<(), Failur
 pub(crate) async fn recent(api: &Api, endpoint: &Endpoint) -> Result<(), Failure> {
     let report: RecentReport = api.get(endpoint, "/recent").await?;
     if report.families.is_empty() {
-        println!("no finished requests yet on {endpoint}");
+        outln!("no finished requests yet on {endpoint}");
     }
     for family in &report.families {
-        println!(
+        outln!(
             "{} {}  ({} finished)",
-            family.direction, family.name, family.finished
+            family.direction,
+            family.name,
+            family.finished
         );
         let mut table = TextTable::new(&["BUCKET", "COUNT", "LATEST (newest first)"], &[1]);
         for bucket in &family.buckets {
@@ -347,7 +349,7 @@ pub(crate) async fn recent(api: &Api, endpoint: &Endpoint) -> Result<(), Failure
                 latest.join(" "),
             ]);
         }
-        print!("{}", indent(&table.render()));
+        out!("{}", indent(&table.render()));
         if !family.errors.is_empty() {
             let mut errors =
                 TextTable::new(&["ERROR", "ID", "TOOK", "ENDING", "STATUS", "URL"], &[1, 2]);
@@ -364,12 +366,12 @@ pub(crate) async fn recent(api: &Api, endpoint: &Endpoint) -> Result<(), Failure
                     error.request.uri.clone(),
                 ]);
             }
-            print!("{}", indent(&errors.render()));
+            out!("{}", indent(&errors.render()));
         }
-        println!();
+        outln!();
     }
     if report.dropped > 0 {
-        println!(
+        outln!(
             "({} finished requests were not recorded: the recorder fell behind)",
             report.dropped
         );
@@ -379,9 +381,10 @@ pub(crate) async fn recent(api: &Api, endpoint: &Endpoint) -> Result<(), Failure
 
 pub(crate) async fn profile(api: &Api, endpoint: &Endpoint) -> Result<(), Failure> {
     let report: ProfileReport = api.get(endpoint, "/profile").await?;
-    println!(
+    outln!(
         "time spent on {endpoint} since {} ({:.0}s)",
-        report.window_start, report.window_seconds
+        report.window_start,
+        report.window_seconds
     );
     let mut table = TextTable::new(
         &[
@@ -416,9 +419,9 @@ pub(crate) async fn profile(api: &Api, endpoint: &Endpoint) -> Result<(), Failur
         }
     }
     if table.is_empty() {
-        println!("no finished requests yet");
+        outln!("no finished requests yet");
     } else {
-        print!("{}", table.render());
+        out!("{}", table.render());
     }
     Ok(())
 }

@@ -3,6 +3,23 @@
 //! Exit codes: 0 when everything went well, 1 when something failed (an endpoint could
 //! not be reached, a request was not found), 2 for a usage error.
 
+/// `print!` to stdout, ending quietly when the reader went away (`inflight ls | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::render::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` to stdout, ending quietly when the reader went away.
+macro_rules! outln {
+    () => {
+        out!("\n")
+    };
+    ($($arg:tt)*) => {
+        out!("{}\n", format_args!($($arg)*))
+    };
+}
+
 mod client;
 mod commands;
 mod endpoints;
@@ -93,7 +110,10 @@ enum Command {
     /// The text dump of each endpoint, as on SIGUSR1 / ^T.
     Dump {
         /// Admin ports (default: --endpoints).
-        endpoints: Vec<String>,
+        // Not named `endpoints`: clap would take it for the global `--endpoints` and
+        // refuse that flag after `dump`.
+        #[arg(value_name = "ENDPOINT")]
+        only: Vec<String>,
     },
     /// The last finished requests per route, by latency bucket, and the last errors.
     Recent {
@@ -198,18 +218,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             ref message,
             grace,
         } => commands::kill(&api, &one(endpoint)?, id, cancel, message.clone(), grace).await,
-        Command::Dump { ref endpoints } => {
-            let endpoints = if endpoints.is_empty() {
+        Command::Dump { ref only } => {
+            let endpoints = if only.is_empty() {
                 all()?
             } else {
-                endpoints.iter().map(|e| one(e)).collect::<Result<_, _>>()?
+                only.iter().map(|e| one(e)).collect::<Result<_, _>>()?
             };
             commands::dump(&api, &endpoints).await
         }
         Command::Recent { ref endpoint } => commands::recent(&api, &one(endpoint)?).await,
         Command::Profile { ref endpoint } => commands::profile(&api, &one(endpoint)?).await,
         Command::Link { ref base } => {
-            println!("{}", commands::link(&all()?, base.as_deref()));
+            outln!("{}", commands::link(&all()?, base.as_deref()));
             Ok(())
         }
     }

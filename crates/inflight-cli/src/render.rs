@@ -1,8 +1,24 @@
 //! Plain-text tables and durations for the terminal.
 
+use std::fmt;
+use std::io::{self, Write};
 use std::time::Duration;
 
 use inflight_core::Elapsed;
+
+/// Writes to stdout (through the `out!` and `outln!` macros). A reader that went away,
+/// as `head` does, ends the program quietly with 0 instead of the panic of `print!`;
+/// other write errors end it with 1.
+pub(crate) fn write_stdout(text: fmt::Arguments<'_>) {
+    let mut stdout = io::stdout().lock();
+    if let Err(error) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("inflight: cannot write the output: {error}");
+        std::process::exit(1);
+    }
+}
 
 /// `1m34.00s` from milliseconds.
 pub(crate) fn ms(milliseconds: f64) -> String {
