@@ -55,17 +55,12 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .iter()
         .filter(|r| r.request.direction == "inbound")
         .count();
-    let mut spans = vec![
-        Span::styled("inflight top", Style::new().add_modifier(Modifier::BOLD)),
-        Span::raw(format!(
-            "  {} endpoints  {} requests ({inbound} in, {} out)  sort: {} {}",
-            app.endpoints.len(),
-            app.rows.len(),
-            app.rows.len() - inbound,
-            app.sort.title(),
-            if app.descending { "↓" } else { "↑" },
-        )),
-    ];
+    let mut spans = vec![Span::styled(
+        "inflight top",
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    // The filter before the counts: on a narrow terminal the end of the line is cut, and
+    // what is being typed must stay in sight.
     if !app.filter.is_empty() || app.mode == Mode::Filter {
         spans.push(Span::raw("  filter: "));
         spans.push(Span::styled(
@@ -76,6 +71,14 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, area: Rect) {
             spans.push(Span::styled("▏", Style::new().fg(Color::Cyan)));
         }
     }
+    spans.push(Span::raw(format!(
+        "  {} endpoints  {} requests ({inbound} in, {} out)  sort: {} {}",
+        app.endpoints.len(),
+        app.rows.len(),
+        app.rows.len() - inbound,
+        app.sort.title(),
+        if app.descending { "↓" } else { "↑" },
+    )));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -192,7 +195,14 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Style::new().fg(Color::Cyan),
         ));
     }
-    for (i, state) in app.endpoints.iter().enumerate() {
+    // Failing endpoints first: a narrow terminal cuts the end of the bar, and with many
+    // endpoints the one that fails would be out of sight.
+    let failing_first = app
+        .endpoints
+        .iter()
+        .filter(|state| state.result.is_err())
+        .chain(app.endpoints.iter().filter(|state| state.result.is_ok()));
+    for (i, state) in failing_first.enumerate() {
         if i > 0 {
             spans.push(Span::raw(" · "));
         }
