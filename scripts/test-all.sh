@@ -24,6 +24,14 @@ if ! (cd tests/web && npm ls --depth=0 >/dev/null 2>&1); then
   (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
+# `inflight top` runs in a real terminal in tests/cli_top.rs: Debian's tmux.
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "test-all: installing tmux"
+  root=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  $root apt-get update
+  $root env DEBIAN_FRONTEND=noninteractive apt-get install -y tmux
+fi
+
 cargo nextest run --workspace --all-features --no-fail-fast
 # nextest does not run doc tests.
 cargo test --workspace --all-features --doc
