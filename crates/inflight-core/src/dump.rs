@@ -95,13 +95,10 @@ impl fmt::Display for Line<'_> {
             Elapsed(entry.age),
             entry.status
         )?;
-        // A status as old as the request says nothing more; `for` only when they differ.
-        let (age, status_age) = (
-            Elapsed(entry.age).to_string(),
-            Elapsed(entry.status_age).to_string(),
-        );
-        if status_age != age {
-            write!(f, " for {status_age}")?;
+        // A status as old as the request says nothing more; `for` only when they differ
+        // as printed (in hundredths).
+        if Elapsed(entry.status_age).hundredths() != Elapsed(entry.age).hundredths() {
+            write!(f, " for {}", Elapsed(entry.status_age))?;
         }
         f.write_str("]")?;
         for (i, (key, value)) in entry.attributes.iter().enumerate() {
@@ -119,10 +116,18 @@ impl fmt::Display for Line<'_> {
 #[derive(Clone, Copy, Debug)]
 pub struct Elapsed(pub Duration);
 
+impl Elapsed {
+    /// Rounded to hundredths once, so 59.999s prints as 1m00.00s, not 60.00s. In `u64`
+    /// (enough for 5,000 years), which a dump of a million lines feels.
+    fn hundredths(self) -> u64 {
+        let nanos = u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX);
+        nanos.saturating_add(5_000_000) / 10_000_000
+    }
+}
+
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Round to hundredths once, so 59.999s prints as 1m00.00s, not 60.00s.
-        let hundredths = (self.0.as_nanos() + 5_000_000) / 10_000_000;
+        let hundredths = self.hundredths();
         let (seconds, hundredths) = (hundredths / 100, hundredths % 100);
         let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
         if hours > 0 {

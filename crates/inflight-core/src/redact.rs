@@ -58,11 +58,31 @@ impl Redaction {
     }
 
     fn is_sensitive(&self, raw_name: &str) -> bool {
-        let name = percent_decode_lower(raw_name);
-        let matches = |part: &str| self.sensitive.iter().any(|s| s == part);
-        matches(&name)
-            || matches(&name.replace(['_', '-', '.'], ""))
-            || name.split(['_', '-', '.', '[', ']']).any(matches)
+        if raw_name.bytes().any(|b| b == b'%' || b == b'+') {
+            let name = percent_decode_lower(raw_name);
+            let matches = |part: &str| self.sensitive.iter().any(|s| s == part);
+            return matches(&name)
+                || matches(&name.replace(['_', '-', '.'], ""))
+                || name.split(['_', '-', '.', '[', ']']).any(matches);
+        }
+        // The same three checks on the name as it is, without allocating: a dump redacts
+        // every URI in the table. The sensitive names are lowercase, so comparing them
+        // with ASCII case ignored is comparing them with the lowercased name.
+        let name = raw_name.as_bytes();
+        let matches = |part: &[u8]| {
+            self.sensitive
+                .iter()
+                .any(|s| s.as_bytes().eq_ignore_ascii_case(part))
+        };
+        let separator = |b: &u8| matches!(b, b'_' | b'-' | b'.' | b'[' | b']');
+        // Without separators the other two checks are the first one again.
+        matches(name)
+            || name.iter().any(separator)
+                && (self
+                    .sensitive
+                    .iter()
+                    .any(|s| eq_without_separators(name, s.as_bytes()))
+                    || name.split(separator).any(matches))
     }
 
     /// The URI with userinfo removed and sensitive query values replaced.
@@ -139,6 +159,15 @@ fn strip_userinfo(head: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `name` without its `_`, `-` and `.` is `word`, ASCII case ignored.
+fn eq_without_separators(name: &[u8], word: &[u8]) -> bool {
+    let mut rest = word.iter();
+    name.iter()
+        .filter(|b| !matches!(b, b'_' | b'-' | b'.'))
+        .all(|b| rest.next().is_some_and(|w| w.eq_ignore_ascii_case(b)))
+        && rest.next().is_none()
+}
+
 fn percent_decode_lower(name: &str) -> String {
     let bytes = name.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -203,6 +232,36 @@ mod tests {
             Redaction::default().uri("/fetch/1?n=2"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn plain_names_match_like_decoded_ones() {
+        let redaction = Redaction::default();
+        // What the decoding path checks, for any name.
+        let decoded = |raw: &str| {
+            let name = percent_decode_lower(raw);
+            let matches = |part: &str| redaction.sensitive.iter().any(|s| s == part);
+            matches(&name)
+                || matches(&name.replace(['_', '-', '.'], ""))
+                || name.split(['_', '-', '.', '[', ']']).any(matches)
+        };
+        for name in [
+            "TOKEN",
+            "Access_Token",
+            "api-key",
+            "x.sig",
+            "a[auth]",
+            "acc.ess-tok_en",
+            "Session.ID",
+            "monkey",
+            "keys",
+            "tokens",
+            "_",
+            "",
+            "тoken",
+        ] {
+            assert_eq!(redaction.is_sensitive(name), decoded(name), "{name}");
+        }
     }
 
     #[test]
