@@ -75,8 +75,9 @@ pub(crate) fn add_cors(config: &AdminServer, request: &HeaderMap, reply: &mut Re
     }
 }
 
-/// `OPTIONS`: the CORS preflight for allowed origins, or just the allowed methods.
-pub(crate) fn preflight(config: &AdminServer, request: &HeaderMap) -> Reply {
+/// `OPTIONS`: the CORS preflight for allowed origins, or just the allowed methods, those of
+/// the path (`allow`, e.g. `GET, HEAD`) and `OPTIONS`.
+pub(crate) fn preflight(config: &AdminServer, request: &HeaderMap, allow: &str) -> Reply {
     let asks_cors = request.contains_key(header::ORIGIN);
     if asks_cors && allowed_origin(config, request).is_none() {
         return Failure::new(
@@ -86,16 +87,12 @@ pub(crate) fn preflight(config: &AdminServer, request: &HeaderMap) -> Reply {
         .into_reply();
     }
     let mut reply = crate::reply::text(StatusCode::NO_CONTENT, "text/plain", "");
+    let methods = HeaderValue::from_str(&format!("{allow}, OPTIONS"))
+        .unwrap_or_else(|_| HeaderValue::from_static("OPTIONS"));
     let headers = reply.headers_mut();
-    headers.insert(
-        header::ALLOW,
-        HeaderValue::from_static("GET, DELETE, POST, OPTIONS"),
-    );
+    headers.insert(header::ALLOW, methods.clone());
     if asks_cors {
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, DELETE, POST, OPTIONS"),
-        );
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods);
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("authorization, content-type"),

@@ -40,10 +40,21 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 }
 
 async fn route(state: &State, req: Request<Incoming>) -> Result<Reply, Failure> {
-    let method = req.method().clone();
-    if method == Method::OPTIONS {
-        return Ok(access::preflight(&state.config, req.headers()));
+    if req.method() == Method::OPTIONS {
+        let headers = req.headers().clone();
+        // No endpoint takes OPTIONS, so each path's 405 names the methods it allows.
+        return match endpoint(state, req).await {
+            Err(failure) if failure.status == StatusCode::METHOD_NOT_ALLOWED => Ok(
+                access::preflight(&state.config, &headers, failure.allow.unwrap_or_default()),
+            ),
+            other => other,
+        };
     }
+    endpoint(state, req).await
+}
+
+async fn endpoint(state: &State, req: Request<Incoming>) -> Result<Reply, Failure> {
+    let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().map(str::to_owned);
     let query = query.as_deref();
