@@ -23,7 +23,7 @@ use crate::web;
 
 /// Longest operator message kept with a terminate or cancel.
 const MAX_MESSAGE: usize = 1024;
-/// Longest grace period of a cancel.
+/// Longest grace period of a cancel; longer ones are cut to this (the reply says so).
 const MAX_GRACE: Duration = Duration::from_secs(3600);
 /// Most requests one list returns.
 const MAX_LIMIT: usize = 1_000_000;
@@ -281,12 +281,19 @@ fn get(state: &State, id: u64) -> Result<Reply, Failure> {
     ))
 }
 
-/// The body of a terminate or cancel.
+/// The body of a terminate or cancel. Fields may be left out, but not be null: they are
+/// strings.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Control {
+    #[serde(default, deserialize_with = "string")]
     message: Option<String>,
+    #[serde(default, deserialize_with = "string")]
     grace: Option<String>,
+}
+
+fn string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 /// The message and grace of a terminate or cancel, from the JSON body or the query.
@@ -295,36 +302,38 @@ async fn control_input(
     body: Incoming,
     known: &[&str],
 ) -> Result<(Option<String>, Option<Duration>), Failure> {
-    let mut control: Control = reply::json_body(body).await?;
-    if !known.contains(&"grace") && control.grace.is_some() {
+    let from_body: Control = reply::json_body(body).await?;
+    if !known.contains(&"grace") && from_body.grace.is_some() {
         return Err(Failure::bad_request("grace only applies to a cancel"));
     }
+    let mut from_query = Control::default();
     for (name, value) in query_pairs(query, known)? {
         match name.as_str() {
-            "message" => control.message = control.message.or(Some(value)),
-            "grace" => control.grace = control.grace.or(Some(value)),
+            "message" => from_query.message = Some(value),
+            "grace" => from_query.grace = Some(value),
             _ => {}
         }
     }
-    if let Some(message) = &control.message
-        && message.chars().count() > MAX_MESSAGE
-    {
-        return Err(Failure::bad_request(format!(
-            "the message is longer than {MAX_MESSAGE} characters"
-        )));
-    }
-    let grace = match control.grace {
-        Some(text) => {
-            let grace =
-                parse_duration(&text).map_err(|e| Failure::bad_request(format!("grace: {e}")))?;
-            if grace > MAX_GRACE {
-                return Err(Failure::bad_request("grace is at most 1h"));
+    // Both are checked; where both say something, the body wins.
+    let (mut message, mut grace) = (None, None);
+    for control in [from_query, from_body] {
+        if let Some(text) = control.message {
+            if text.chars().count() > MAX_MESSAGE {
+                return Err(Failure::bad_request(format!(
+                    "the message is longer than {MAX_MESSAGE} characters"
+                )));
             }
-            Some(grace)
+            if !text.is_empty() {
+                message = Some(text);
+            }
         }
-        None => None,
-    };
-    Ok((control.message.filter(|m| !m.is_empty()), grace))
+        if let Some(text) = control.grace {
+            let parsed =
+                parse_duration(&text).map_err(|e| Failure::bad_request(format!("grace: {e}")))?;
+            grace = Some(parsed.min(MAX_GRACE));
+        }
+    }
+    Ok((message, grace))
 }
 
 fn control_failure(error: ControlError) -> Failure {
