@@ -1,0 +1,89 @@
+//! schemathesis against the demo's `/openapi.json`: generated requests, valid and not,
+//! to every operation while real traffic is in flight, and sequences that follow the
+//! description's links from the list to real request ids (stateful phase); no 5xx, every
+//! answer as described, invalid input refused and valid input taken.
+
+#[path = "support/admin.rs"]
+mod admin_support;
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use admin_support::{Demo, TempDir, wait_for_listed};
+
+/// Generated cases per operation and phase: enough to find what is wrong, bounded so the
+/// run takes seconds.
+const MAX_EXAMPLES: &str = "30";
+
+#[test]
+fn schemathesis_finds_nothing_wrong() {
+    let schemathesis = admin_support::schemathesis();
+    // Requests come and go every second, so lists, details and /recent have content.
+    let demo = Demo::start(&["--upstream-delay", "1s", "--stuck-after", "off"]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        wait_for_listed(&demo.admin_client(), "direction=inbound", 6).await;
+    });
+
+    // schemathesis writes its caches to the working directory.
+    let work = TempDir::new("schemathesis");
+    let url = format!("http://{}/openapi.json", demo.admin);
+    let started = Instant::now();
+    let output = Command::new(&schemathesis[0])
+        .args(&schemathesis[1..])
+        .args([
+            "run",
+            &url,
+            "--checks",
+            "all",
+            "--max-examples",
+            MAX_EXAMPLES,
+            "--request-timeout",
+            "10",
+            "--generation-database",
+            "none",
+            "--no-color",
+        ])
+        .current_dir(&work.path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run schemathesis");
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "schemathesis failed ({}) after {:?}:\n{report}\ndemo stderr:\n{}",
+        output.status,
+        started.elapsed(),
+        demo.process.stderr().join("\n")
+    );
+    // It tested every operation of the description but the one serving it, which
+    // schemathesis leaves out.
+    let count = |label: &str| {
+        report
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(label))
+            .map(|rest| rest.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {label:?} line:\n{report}"))
+    };
+    let operations = serde_json::from_str::<serde_json::Value>(inflight::admin::OPENAPI)
+        .expect("openapi.json")["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|path| path.as_object().map_or(0, |operations| operations.len()))
+        .sum::<usize>();
+    let expected = operations - 1;
+    assert_eq!(
+        count("Selected:"),
+        format!("{expected}/{expected}"),
+        "{report}"
+    );
+    assert_eq!(count("Tested:"), expected.to_string(), "{report}");
+}
