@@ -32,6 +32,24 @@ if ! command -v tmux >/dev/null 2>&1; then
   $root env DEBIAN_FRONTEND=noninteractive apt-get install -y tmux
 fi
 
+# The admin-port tests scrape the demo with a real Prometheus (tests/admin_prometheus.rs,
+# Debian's package) and fuzz its API with schemathesis (tests/admin_schemathesis.rs, from
+# PyPI, the version tests/support/admin.rs names).
+if ! command -v prometheus >/dev/null 2>&1; then
+  echo "test-all: installing prometheus"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+  # Only the tests' own Prometheus runs, on loopback: not the package's service.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now prometheus || true
+  fi
+fi
+schemathesis_version=4.32.5
+if ! python3 -m pip show schemathesis 2>/dev/null | grep -qx "Version: $schemathesis_version"; then
+  echo "test-all: installing schemathesis $schemathesis_version"
+  python3 -m pip install --quiet "schemathesis==$schemathesis_version"
+fi
+
 cargo nextest run --workspace --all-features --no-fail-fast
 # nextest does not run doc tests.
 cargo test --workspace --all-features --doc
