@@ -148,12 +148,18 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         Constraint::Length(3),
         Constraint::Length(8),
         Constraint::Length(if wide { 9 } else { 8 }),
-        Constraint::Length(if wide { 30 } else { 18 }),
+        Constraint::Length(if wide { 24 } else { 18 }),
         Constraint::Length(6),
-        Constraint::Min(8),
+        // The URL says most about a request: on a wide terminal it gets three quarters of
+        // the room left and the attributes the rest, rather than the URL what is left.
+        if wide {
+            Constraint::Fill(3)
+        } else {
+            Constraint::Min(8)
+        },
     ];
     if wide {
-        widths.push(Constraint::Length(24));
+        widths.push(Constraint::Fill(1));
     }
     let table = Table::new(rows, widths)
         .header(header)
