@@ -398,10 +398,34 @@ impl Table {
         TableBuilder::default()
     }
 
-    fn shard(&self) -> &'static Shard {
+    /// This thread's shard, locked; or, while a snapshot holds it, any other shard that
+    /// is free, so that a snapshot preempted in the middle of a page (a busy machine)
+    /// does not hold up new requests for the rest of its time slice.
+    #[inline]
+    fn lock_shard(&self) -> (&'static Shard, SpinMutexGuard<'static, Slab>) {
         let shards = &self.inner.shards;
         // The shard count is a power of two.
-        shards[thread_seed() & (shards.len() - 1)]
+        let mask = shards.len() - 1;
+        let home = thread_seed() & mask;
+        let shard = shards[home];
+        match shard.slab.try_lock() {
+            Some(slab) => (shard, slab),
+            None => self.lock_other_shard(home),
+        }
+    }
+
+    #[cold]
+    fn lock_other_shard(&self, home: usize) -> (&'static Shard, SpinMutexGuard<'static, Slab>) {
+        let shards = &self.inner.shards;
+        let mask = shards.len() - 1;
+        for step in 1..shards.len() {
+            let shard = shards[(home + step) & mask];
+            if let Some(slab) = shard.slab.try_lock() {
+                return (shard, slab);
+            }
+        }
+        let shard = shards[home];
+        (shard, shard.lock())
     }
 
     pub(crate) fn history_limit(&self) -> u16 {
@@ -413,8 +437,9 @@ impl Table {
     pub(crate) fn register(&self, start: Start<'_>) -> Tracked {
         let id = start.id;
         let entry = Arc::new(Entry::new(start, clock::now()));
-        let shard = self.shard();
-        let slot = shard.lock().insert(entry.clone());
+        let (shard, mut slab) = self.lock_shard();
+        let slot = slab.insert(entry.clone());
+        drop(slab);
         Tracked {
             shard,
             slot,
