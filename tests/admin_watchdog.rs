@@ -30,8 +30,8 @@ async fn one_stuck_line_per_stuck_request_and_one_when_it_ends() {
     ]);
     let (api, admin) = (demo.api_client(), demo.admin_client());
 
-    // A stream that ends on its own after about 3s, and a fetch stuck behind slownode.
-    let stream_call = api.spawn_get("/stream?chunks=4&interval_ms=1000");
+    // A stream that ends on its own after about 4s, and a fetch stuck behind slownode.
+    let stream_call = api.spawn_get("/stream?chunks=5&interval_ms=1000");
     let fetch_call = api.spawn_get("/fetch/7");
     let quick = api.get("/hello").await;
     assert_eq!(quick.status, StatusCode::OK);
@@ -44,7 +44,7 @@ async fn one_stuck_line_per_stuck_request_and_one_when_it_ends() {
             .and_then(|request| request["id"].as_u64())
             .unwrap_or_else(|| panic!("{uri} not in flight: {inbound:?}"))
     };
-    let stream = id_of("/stream?chunks=4&interval_ms=1000");
+    let stream = id_of("/stream?chunks=5&interval_ms=1000");
     let fetch = id_of("/fetch/7");
     let child = outbound[0]["id"].as_u64().unwrap();
     assert_eq!(outbound[0]["parent"], fetch);
@@ -76,7 +76,7 @@ async fn one_stuck_line_per_stuck_request_and_one_when_it_ends() {
     // The stream ends by itself; the fetch is terminated.
     let streamed = stream_call.await.expect("request task");
     assert_eq!(streamed.status, StatusCode::OK);
-    assert_eq!(streamed.text().lines().count(), 4);
+    assert_eq!(streamed.text().lines().count(), 5);
     admin
         .delete(&format!("/requests/{fetch}"))
         .await
@@ -113,7 +113,7 @@ async fn one_stuck_line_per_stuck_request_and_one_when_it_ends() {
     }
     let ended = &lines_about(&lines, stream, "ended after")[0];
     assert!(
-        ended.ends_with("(completed, 200): GET \"/stream?chunks=4&interval_ms=1000\""),
+        ended.ends_with("(completed, 200): GET \"/stream?chunks=5&interval_ms=1000\""),
         "{ended}"
     );
     let ended = &lines_about(&lines, fetch, "ended after")[0];
