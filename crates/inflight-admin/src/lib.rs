@@ -28,6 +28,7 @@
 //! | `GET /profile` | time spent per route and status; `reset=true` starts a new window |
 //! | `GET /healthz` | `free` (200) or `busy` (503), build info, uptime, counts |
 //! | `GET /dump` | the text dump |
+//! | `GET /metrics` | what [`metrics_endpoint`](AdminServer::metrics_endpoint) renders, when set |
 //! | `GET /openapi.json` | the OpenAPI 3 description of all of this |
 //! | `GET /` | the web page (`/app.js`, `/app.css`); `?endpoints=a:9084,b:9084` watches several |
 //!
