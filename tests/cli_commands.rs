@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use admin_support::{Demo, TempDir, eventually, free_port};
 use cli_support::{
     HELD, Run, TRAFFIC, endpoint, endpoints, hold_request, inflight, inflight_with_env, listed,
-    wait_for_traffic,
+    start_demo, wait_for_traffic,
 };
 use serde_json::Value;
 
 /// Two demos with their traffic in flight, held there by the 60 s upstream.
 async fn two_demos() -> (Demo, Demo) {
-    let (a, b) = (Demo::start(HELD), Demo::start(HELD));
+    let (a, b) = (start_demo(HELD), start_demo(HELD));
     wait_for_traffic(&a).await;
     wait_for_traffic(&b).await;
     (a, b)
@@ -187,7 +187,7 @@ async fn ls_lists_the_requests_of_both_endpoints() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn show_prints_a_request_with_its_history() {
-    let demo = Demo::start(HELD);
+    let demo = start_demo(HELD);
     let held = hold_request(&demo, 4242).await;
     let name = endpoint(&demo);
     let run = inflight(&["show", &name, &held.id.to_string()]);
@@ -290,7 +290,7 @@ async fn kill_terminates_the_request_and_its_caller_gets_503() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_cancel_ends_the_request_after_the_grace() {
-    let demo = Demo::start(HELD);
+    let demo = start_demo(HELD);
     let held = hold_request(&demo, 7).await;
     let started = Instant::now();
     let run = inflight(&[
@@ -481,7 +481,7 @@ fn bad_arguments_are_usage_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_of_an_unknown_id_exits_1_with_the_admin_message() {
-    let demo = Demo::start(&["--no-traffic", "--stuck-after", "off"]);
+    let demo = start_demo(&["--no-traffic", "--stuck-after", "off"]);
     for args in [
         &["kill", &endpoint(&demo), "999999"][..],
         &["kill", &endpoint(&demo), "999999", "--cancel"],
@@ -500,7 +500,7 @@ async fn kill_of_an_unknown_id_exits_1_with_the_admin_message() {
 async fn kill_needs_the_kill_token() {
     let mut args = HELD.to_vec();
     args.extend(["--kill-token", "k1ll"]);
-    let demo = Demo::start(&args);
+    let demo = start_demo(&args);
     let held = hold_request(&demo, 99).await;
     let (name, id) = (endpoint(&demo), held.id.to_string());
 

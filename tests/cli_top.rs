@@ -10,9 +10,10 @@ mod cli_support;
 
 use std::time::Duration;
 
-use admin_support::{Demo, eventually, free_port};
+use admin_support::{eventually, free_port};
 use cli_support::{
-    HELD, PROMPT, Terminal, endpoint, hold_request, inflight_binary, listed, wait_for_traffic,
+    HELD, PROMPT, Terminal, endpoint, hold_request, inflight_binary, listed, start_demo,
+    wait_for_traffic,
 };
 
 /// The rows of the table: the lines between the header and the rule under the table.
@@ -56,7 +57,9 @@ fn footer(screen: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
-    let (a, b) = (Demo::start(HELD), Demo::start(HELD));
+    // The terminal first: installing tmux may take longer than the demos hold requests.
+    let terminal = Terminal::start(80, 24);
+    let (a, b) = (start_demo(HELD), start_demo(HELD));
     wait_for_traffic(&a).await;
     wait_for_traffic(&b).await;
     let held = hold_request(&a, 4242).await;
@@ -64,7 +67,6 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
     let dead = format!("127.0.0.1:{}", free_port());
     let binary = inflight_binary().display().to_string();
 
-    let terminal = Terminal::start(80, 24);
     terminal.type_line(&format!(
         "{binary} top --refresh 250ms --endpoints {name_a},{name_b},{dead}; echo \"top exited\" \"$?\""
     ));

@@ -79,6 +79,13 @@ pub fn inflight_binary() -> &'static Path {
     })
 }
 
+/// Starts the demo with `args`, once the `inflight` binary is built: a first build can
+/// take longer than the demo's upstream holds requests in flight.
+pub fn start_demo(args: &[&str]) -> Demo {
+    inflight_binary();
+    Demo::start(args)
+}
+
 /// One finished run of `inflight`.
 #[derive(Debug)]
 pub struct Run {
