@@ -72,11 +72,19 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
     ));
 
     // Both endpoints' rows, the unreachable one flagged in the status bar, the keys below.
+    // All endpoints are on 127.0.0.1, so at 80 columns the HOST column shows `:port`.
+    let port_label =
+        |name: &str| format!(":{}", name.rsplit_once(':').map_or("", |(_, port)| port));
+    let (label_a, label_b) = (port_label(&name_a), port_label(&name_b));
     let screen = terminal.wait_for("both endpoints' rows and the dead one flagged", |s| {
         let rows = rows(s);
         s.starts_with("inflight top  3 endpoints")
-            && rows.iter().any(|row| row.starts_with(&name_a))
-            && rows.iter().any(|row| row.starts_with(&name_b))
+            && rows
+                .iter()
+                .any(|row| row.starts_with(&format!("{label_a} ")))
+            && rows
+                .iter()
+                .any(|row| row.starts_with(&format!("{label_b} ")))
             && status_bar(s).starts_with(&format!("{dead} ✗ unreachable · "))
             && status_bar(s).contains(&format!("{name_a} ok ("))
     });
@@ -140,7 +148,7 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
     let cells: Vec<&str> = rows(&screen)[0].split_whitespace().collect();
     assert_eq!(
         cells[..3],
-        [name_a.as_str(), &held.id.to_string(), "in"],
+        [label_a.as_str(), &held.id.to_string(), "in"],
         "our request on {name_a}:\n{screen}"
     );
     assert!(screen.contains("1 requests (1 in, 0 out)"), "{screen}");
@@ -206,8 +214,8 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
     terminal.keys(&["/", "Escape"]);
     terminal.wait_for("the filter cleared", |s| {
         !s.contains("filter:")
-            && rows(s).iter().any(|row| row.starts_with(&name_a))
-            && rows(s).iter().any(|row| row.starts_with(&name_b))
+            && rows(s).iter().any(|row| row.starts_with(&format!("{label_a} ")))
+            && rows(s).iter().any(|row| row.starts_with(&format!("{label_b} ")))
     });
 
     // q: the shell is back, the screen as it was before top, the terminal cooked again.

@@ -106,12 +106,18 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     }
     let header = TableRow::new(titles.into_iter().map(Cell::from))
         .style(Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED));
+    let names: Vec<&str> = app
+        .endpoints
+        .iter()
+        .map(|s| s.endpoint.name.as_str())
+        .collect();
+    let common = common_host(&names);
     let rows = app.rows.iter().map(|row| {
         let r = &row.request;
         let age = row.age(now);
         let indent = if row.depth > 0 { "└ " } else { "" };
         let mut cells = vec![
-            Cell::from(row.endpoint.name.clone()),
+            Cell::from(host_label(&row.endpoint.name, common, wide)),
             Cell::from(format!("{indent}{}", r.id)),
             Cell::from(if r.direction == "inbound" {
                 "in"
@@ -135,10 +141,9 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         }
         TableRow::new(cells)
     });
-    let host_width = app
-        .endpoints
+    let host_width = names
         .iter()
-        .map(|state| state.endpoint.name.chars().count())
+        .map(|name| host_label(name, common, wide).chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, if wide { 24 } else { 15 }) as u16;
@@ -188,6 +193,21 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
             Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
             inner,
         );
+    }
+}
+
+/// The host every endpoint shares, when there are several and they differ only by port.
+fn common_host<'a>(names: &[&'a str]) -> Option<&'a str> {
+    let host = |name: &'a str| name.rsplit_once(':').map_or(name, |(host, _)| host);
+    let first = host(names.first()?);
+    (names.len() > 1 && names.iter().all(|name| host(name) == first)).then_some(first)
+}
+
+/// What the HOST column shows: on a narrow terminal, endpoints on one host show as `:port`.
+fn host_label(name: &str, common: Option<&str>, wide: bool) -> String {
+    match common {
+        Some(host) if !wide => name.strip_prefix(host).unwrap_or(name).to_owned(),
+        _ => name.to_owned(),
     }
 }
 
@@ -345,4 +365,22 @@ fn draw_history(frame: &mut Frame<'_>, app: &App) {
         ),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_host_labels() {
+        let same = ["127.0.0.1:9084", "127.0.0.1:9085"];
+        assert_eq!(common_host(&same), Some("127.0.0.1"));
+        assert_eq!(host_label(same[0], common_host(&same), false), ":9084");
+        assert_eq!(
+            host_label(same[0], common_host(&same), true),
+            "127.0.0.1:9084"
+        );
+        assert_eq!(common_host(&["a:1", "b:1"]), None);
+        assert_eq!(common_host(&["a:1"]), None);
+    }
 }
