@@ -214,8 +214,12 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
     terminal.keys(&["/", "Escape"]);
     terminal.wait_for("the filter cleared", |s| {
         !s.contains("filter:")
-            && rows(s).iter().any(|row| row.starts_with(&format!("{label_a} ")))
-            && rows(s).iter().any(|row| row.starts_with(&format!("{label_b} ")))
+            && rows(s)
+                .iter()
+                .any(|row| row.starts_with(&format!("{label_a} ")))
+            && rows(s)
+                .iter()
+                .any(|row| row.starts_with(&format!("{label_b} ")))
     });
 
     // q: the shell is back, the screen as it was before top, the terminal cooked again.
