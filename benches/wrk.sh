@@ -63,6 +63,17 @@ stop_servers() {
   PIDS=()
 }
 
+# "busy total" jiffies of one cpu, from /proc/stat.
+cpu_ticks() {
+  awk -v cpu="cpu$1" '$1 == cpu { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 }' /proc/stat
+}
+
+# Percent busy between two cpu_ticks readings.
+busy_percent() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "%.0f%%", 100 * (y[1] - x[1]) / (y[2] - x[2]) }'
+}
+
 # Requests per second from wrk's output.
 rps() {
   awk '/^Requests\/sec:/ { print $2 }' "$1"
@@ -82,6 +93,9 @@ compare() { # base other
     start_server "$other" "$other_port"
     local out_base out_other
     out_base=$(mktemp) out_other=$(mktemp)
+    local server_before client_before
+    server_before=$(cpu_ticks "$SERVER_CPU")
+    client_before=$(cpu_ticks "$CLIENT_CPU")
     # Alternate which wrk starts first too.
     if (( round % 2 == 1 )); then
       taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" \
@@ -99,6 +113,9 @@ compare() { # base other
       local second=$!
     fi
     wait "$first" "$second"
+    local busy
+    busy="cpu busy: servers $(busy_percent "$server_before" "$(cpu_ticks "$SERVER_CPU")"),"
+    busy+=" wrk $(busy_percent "$client_before" "$(cpu_ticks "$CLIENT_CPU")")"
     stop_servers
     local a b ratio
     a=$(rps "$out_base")
@@ -106,8 +123,8 @@ compare() { # base other
     rm -f "$out_base" "$out_other"
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", b / a }')
     ratios+=("$ratio")
-    printf 'round %d: %-20s %10.0f req/s  %-20s %10.0f req/s  ratio %s\n' \
-      "$round" "$base:$base_port" "$a" "$other:$other_port" "$b" "$ratio"
+    printf 'round %d: %-16s %8.0f req/s  %-16s %8.0f req/s  ratio %s  (%s)\n' \
+      "$round" "$base:$base_port" "$a" "$other:$other_port" "$b" "$ratio" "$busy"
   done
   local median
   median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END {
