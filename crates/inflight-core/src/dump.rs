@@ -12,9 +12,11 @@
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::snapshot::{Direction, EntrySnapshot, Snapshot};
+use crate::entry::Entry;
+use crate::snapshot::{Direction, Snapshot};
 use crate::table::Table;
 
 /// Output is handed to the writer in pieces of about this size.
@@ -24,6 +26,9 @@ impl Table {
     /// Writes the text dump of the table to `out`: the same text
     /// [`dump_on_signal`](crate::dump_on_signal) writes to stderr.
     ///
+    /// Lines are written straight from the table, without an owned snapshot in between:
+    /// a dump of a million requests stays well under a second.
+    ///
     /// ```
     /// # use inflight_core as inflight;
     /// let table = inflight::Table::new();
@@ -32,42 +37,41 @@ impl Table {
     /// assert!(String::from_utf8(out).unwrap().starts_with("inflight: 0 inbound, 0 outbound in flight"));
     /// ```
     pub fn dump_text(&self, out: &mut impl io::Write) -> io::Result<()> {
-        self.snapshot_with(false).write_text(out)
-    }
-}
-
-impl Snapshot {
-    /// Writes this snapshot as the text dump.
-    pub fn write_text(&self, out: &mut impl io::Write) -> io::Result<()> {
-        let mut buf = String::with_capacity(CHUNK.min(128 + self.entries.len() * 128));
-        let inbound = self.inbound().count();
-        let outbound = self.entries.len() - inbound;
-        // Writing to a String cannot fail.
-        let _ = writeln!(
-            buf,
-            "inflight: {inbound} inbound, {outbound} outbound in flight (pid {}, up {})",
-            self.pid,
-            Uptime(self.uptime)
+        let entries = self.entries();
+        let view = self.view();
+        let inbound = entries
+            .iter()
+            .filter(|entry| entry.direction == Direction::Inbound)
+            .count();
+        let mut buf = String::with_capacity(CHUNK + 4096);
+        header(
+            &mut buf,
+            inbound,
+            entries.len() - inbound,
+            std::process::id(),
+            crate::clock::uptime(),
         );
-        let children: HashMap<u64, &EntrySnapshot> = self
-            .outbound()
-            .filter(|entry| entry.parent.is_some())
+        let children: HashMap<u64, &Arc<Entry>> = entries
+            .iter()
+            .filter(|entry| entry.direction == Direction::Outbound && entry.parent != 0)
             .map(|entry| (entry.id, entry))
             .collect();
         for direction in [Direction::Inbound, Direction::Outbound] {
-            let mut entries = self
-                .entries
+            let mut of_direction = entries
                 .iter()
                 .filter(|e| e.direction == direction)
                 .peekable();
-            if entries.peek().is_none() {
+            if of_direction.peek().is_none() {
                 continue;
             }
-            let _ = writeln!(buf, "{direction}:");
-            for entry in entries {
-                let _ = writeln!(buf, "  {}", Line(entry));
-                for child in entry.children.iter().filter_map(|id| children.get(id)) {
-                    let _ = writeln!(buf, "    {}", Line(child));
+            buf.push_str(direction.as_str());
+            buf.push_str(":\n");
+            for entry in of_direction {
+                buf.push_str("  ");
+                let mine = entry.dump_line(&mut buf, &view, direction == Direction::Inbound);
+                for child in mine.iter().filter_map(|id| children.get(id)) {
+                    buf.push_str("    ");
+                    child.dump_line(&mut buf, &view, false);
                 }
                 if buf.len() >= CHUNK {
                     out.write_all(buf.as_bytes())?;
@@ -80,36 +84,143 @@ impl Snapshot {
     }
 }
 
-/// `#41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s]`
-struct Line<'a>(&'a EntrySnapshot);
+/// `inflight: 2 inbound, 6 outbound in flight (pid 14765, up 3h12m)`
+fn header(buf: &mut String, inbound: usize, outbound: usize, pid: u32, uptime: Duration) {
+    // Writing to a String cannot fail.
+    let _ = writeln!(
+        buf,
+        "inflight: {inbound} inbound, {outbound} outbound in flight (pid {pid}, up {})",
+        Uptime(uptime)
+    );
+}
 
-impl fmt::Display for Line<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let entry = self.0;
-        write!(
-            f,
-            "#{} servicing {} \"{}\" for {} [{}",
-            entry.id,
-            entry.method,
-            entry.uri,
-            Elapsed(entry.age),
-            entry.status
-        )?;
-        // A status as old as the request says nothing more; `for` only when they differ
-        // as printed (in hundredths).
-        if Elapsed(entry.status_age).hundredths() != Elapsed(entry.age).hundredths() {
-            write!(f, " for {}", Elapsed(entry.status_age))?;
-        }
-        f.write_str("]")?;
-        for (i, (key, value)) in entry.attributes.iter().enumerate() {
-            f.write_str(if i == 0 { " {" } else { ", " })?;
-            write!(f, "{key}={value}")?;
-            if i + 1 == entry.attributes.len() {
-                f.write_str("}")?;
+impl Snapshot {
+    /// Writes this snapshot as the text dump.
+    pub fn write_text(&self, out: &mut impl io::Write) -> io::Result<()> {
+        let mut buf = String::with_capacity(CHUNK.min(128 + self.entries.len() * 128));
+        let inbound = self.inbound().count();
+        header(
+            &mut buf,
+            inbound,
+            self.entries.len() - inbound,
+            self.pid,
+            self.uptime,
+        );
+        let children: HashMap<u64, _> = self
+            .outbound()
+            .filter(|entry| entry.parent.is_some())
+            .map(|entry| (entry.id, entry))
+            .collect();
+        let line = |buf: &mut String, entry: &crate::EntrySnapshot| {
+            write_line(
+                buf,
+                entry.id,
+                entry.method.as_str(),
+                &entry.uri,
+                entry.age,
+                |out| out.write_str(&entry.status),
+                entry.status_age,
+                entry
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+        };
+        for direction in [Direction::Inbound, Direction::Outbound] {
+            let mut entries = self
+                .entries
+                .iter()
+                .filter(|e| e.direction == direction)
+                .peekable();
+            if entries.peek().is_none() {
+                continue;
+            }
+            buf.push_str(direction.as_str());
+            buf.push_str(":\n");
+            for entry in entries {
+                buf.push_str("  ");
+                line(&mut buf, entry);
+                for child in entry.children.iter().filter_map(|id| children.get(id)) {
+                    buf.push_str("    ");
+                    line(&mut buf, child);
+                }
+                if buf.len() >= CHUNK {
+                    out.write_all(buf.as_bytes())?;
+                    buf.clear();
+                }
             }
         }
-        Ok(())
+        out.write_all(buf.as_bytes())?;
+        out.flush()
     }
+}
+
+/// `#41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s] {user=42}`
+/// and a newline, with plain string writes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_line<'a>(
+    buf: &mut String,
+    id: u64,
+    method: &str,
+    uri: &str,
+    age: Duration,
+    status: impl FnOnce(&mut String) -> fmt::Result,
+    status_age: Duration,
+    attributes: impl Iterator<Item = (&'a str, &'a str)>,
+) {
+    buf.push('#');
+    let _ = write_u64(buf, id);
+    buf.push_str(" servicing ");
+    buf.push_str(method);
+    buf.push_str(" \"");
+    buf.push_str(uri);
+    buf.push_str("\" for ");
+    let _ = Elapsed(age).write_to(buf);
+    buf.push_str(" [");
+    let _ = status(buf);
+    // A status as old as the request says nothing more; `for` only when they differ as
+    // printed (in hundredths).
+    if Elapsed(status_age).hundredths() != Elapsed(age).hundredths() {
+        buf.push_str(" for ");
+        let _ = Elapsed(status_age).write_to(buf);
+    }
+    buf.push(']');
+    let mut attributes = attributes.peekable();
+    if attributes.peek().is_some() {
+        buf.push_str(" {");
+        for (i, (key, value)) in attributes.enumerate() {
+            if i > 0 {
+                buf.push_str(", ");
+            }
+            buf.push_str(key);
+            buf.push('=');
+            buf.push_str(value);
+        }
+        buf.push('}');
+    }
+    buf.push('\n');
+}
+
+/// Decimal digits of `n`, without the formatting machinery.
+fn write_u64(out: &mut impl fmt::Write, mut n: u64) -> fmt::Result {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits are UTF-8.
+    out.write_str(std::str::from_utf8(&digits[at..]).unwrap_or("?"))
+}
+
+/// Two digits, zero-padded.
+fn push_2(out: &mut impl fmt::Write, n: u64) -> fmt::Result {
+    out.write_char(char::from(b'0' + (n / 10 % 10) as u8))?;
+    out.write_char(char::from(b'0' + (n % 10) as u8))
 }
 
 /// A request's age: `0.35s`, `47.26s`, `1m34.00s`, `2h03m04.00s`.
@@ -123,20 +234,35 @@ impl Elapsed {
         let nanos = u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX);
         nanos.saturating_add(5_000_000) / 10_000_000
     }
-}
 
-impl fmt::Display for Elapsed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn write_to(self, out: &mut impl fmt::Write) -> fmt::Result {
         let hundredths = self.hundredths();
         let (seconds, hundredths) = (hundredths / 100, hundredths % 100);
         let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
         if hours > 0 {
-            write!(f, "{hours}h{minutes:02}m{seconds:02}.{hundredths:02}s")
+            write_u64(out, hours)?;
+            out.write_char('h')?;
+            push_2(out, minutes)?;
+            out.write_char('m')?;
+            push_2(out, seconds)?;
         } else if minutes > 0 {
-            write!(f, "{minutes}m{seconds:02}.{hundredths:02}s")
+            write_u64(out, minutes)?;
+            out.write_char('m')?;
+            push_2(out, seconds)?;
+        } else if seconds >= 10 {
+            push_2(out, seconds)?;
         } else {
-            write!(f, "{seconds}.{hundredths:02}s")
+            out.write_char(char::from(b'0' + seconds as u8))?;
         }
+        out.write_char('.')?;
+        push_2(out, hundredths)?;
+        out.write_char('s')
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 

@@ -412,6 +412,38 @@ impl Entry {
         (self.direction.initial_status(), self.start)
     }
 
+    /// Writes this request's line of the text dump; returns its outbound calls in flight
+    /// when `children` is asked for.
+    pub(crate) fn dump_line(&self, buf: &mut String, view: &View<'_>, children: bool) -> Vec<u64> {
+        let guard = self.detail();
+        let detail = guard.as_deref();
+        let (status, status_since) = self.status(detail, view.now, view.not_reading_after);
+        let cancel = self.cancel_requested() && status != StatusText::Terminating;
+        let method = self.method(detail);
+        crate::dump::write_line(
+            buf,
+            self.id,
+            method.as_str(),
+            &view.sensitive.uri(self.uri.as_str()),
+            clock::between(self.start, view.now),
+            |out| {
+                status.write_to(out)?;
+                if cancel {
+                    out.push_str(" (cancel requested)");
+                }
+                Ok(())
+            },
+            clock::between(status_since, view.now),
+            detail
+                .into_iter()
+                .flat_map(|d| d.attributes.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))),
+        );
+        match detail {
+            Some(detail) if children => detail.awaiting.iter().map(|call| call.child).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Owned data for a snapshot. `history` is skipped for the text dump.
     pub(crate) fn snapshot(&self, view: &View<'_>, history: bool) -> EntrySnapshot {
         let now = view.now;

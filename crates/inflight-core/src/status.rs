@@ -31,20 +31,33 @@ pub(crate) enum StatusText {
     Terminating,
 }
 
+impl StatusText {
+    /// Writes the status with plain string writes, which a dump of a million lines feels.
+    pub(crate) fn write_to(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        out.write_str(match self {
+            StatusText::InHandler => "in handler",
+            StatusText::WritingBody => "writing body",
+            StatusText::ClientNotReading => "client not reading",
+            StatusText::AwaitingHeaders => "awaiting headers",
+            StatusText::ReadingBody => "reading body",
+            StatusText::CallerNotReading => "caller not reading",
+            StatusText::CancelRequested => "cancel requested",
+            StatusText::Terminating => "terminating",
+            StatusText::User(text) => text,
+            StatusText::Awaiting { target, more } => {
+                out.write_str("awaiting ")?;
+                out.write_str(target)?;
+                if *more > 0 {
+                    write!(out, " (+{more} more)")?;
+                }
+                return Ok(());
+            }
+        })
+    }
+}
+
 impl fmt::Display for StatusText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StatusText::InHandler => f.write_str("in handler"),
-            StatusText::WritingBody => f.write_str("writing body"),
-            StatusText::ClientNotReading => f.write_str("client not reading"),
-            StatusText::AwaitingHeaders => f.write_str("awaiting headers"),
-            StatusText::ReadingBody => f.write_str("reading body"),
-            StatusText::CallerNotReading => f.write_str("caller not reading"),
-            StatusText::Awaiting { target, more: 0 } => write!(f, "awaiting {target}"),
-            StatusText::Awaiting { target, more } => write!(f, "awaiting {target} (+{more} more)"),
-            StatusText::User(text) => f.write_str(text),
-            StatusText::CancelRequested => f.write_str("cancel requested"),
-            StatusText::Terminating => f.write_str("terminating"),
-        }
+        self.write_to(f)
     }
 }

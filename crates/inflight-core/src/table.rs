@@ -450,7 +450,7 @@ impl Table {
         }
     }
 
-    fn view(&self) -> View<'_> {
+    pub(crate) fn view(&self) -> View<'_> {
         let shared = &self.inner.shared;
         View {
             now: clock::now(),
@@ -460,21 +460,22 @@ impl Table {
     }
 
     /// Every entry, oldest first.
-    fn entries(&self) -> Vec<Arc<Entry>> {
+    pub(crate) fn entries(&self) -> Vec<Arc<Entry>> {
         self.entries_where(|_| true)
     }
 
     fn entries_where(&self, keep: impl Fn(&Entry) -> bool) -> Vec<Arc<Entry>> {
-        let mut entries = Vec::with_capacity(self.len());
+        // Sorted by keys copied next to each entry, so the sort does not chase pointers.
+        let mut keyed = Vec::with_capacity(self.len());
         for shard in self.inner.shards.iter() {
             shard.for_each_page(|entry| {
                 if keep(entry) {
-                    entries.push(entry.clone());
+                    keyed.push((entry.start, entry.id, entry.clone()));
                 }
             });
         }
-        entries.sort_unstable_by_key(|entry| (entry.start, entry.id));
-        entries
+        keyed.sort_unstable_by_key(|(start, id, _)| (*start, *id));
+        keyed.into_iter().map(|(_, _, entry)| entry).collect()
     }
 
     /// Owned copies of every request in flight, oldest first, each with its status history.
