@@ -12,10 +12,8 @@
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::entry::Entry;
 use crate::snapshot::{Direction, Snapshot};
 use crate::table::Table;
 
@@ -37,11 +35,16 @@ impl Table {
     /// assert!(String::from_utf8(out).unwrap().starts_with("inflight: 0 inbound, 0 outbound in flight"));
     /// ```
     pub fn dump_text(&self, out: &mut impl io::Write) -> io::Result<()> {
-        let entries = self.entries();
+        // One allocation for the whole dump; each entry is let go once its line is out.
+        let mut entries = self.keyed_entries(|_| true);
         let view = self.view();
         let inbound = entries
             .iter()
-            .filter(|entry| entry.direction == Direction::Inbound)
+            .filter(|(_, _, entry)| {
+                entry
+                    .as_ref()
+                    .is_some_and(|e| e.direction == Direction::Inbound)
+            })
             .count();
         let mut buf = String::with_capacity(CHUNK + 4096);
         header(
@@ -51,28 +54,46 @@ impl Table {
             std::process::id(),
             crate::clock::uptime(),
         );
-        let children: HashMap<u64, &Arc<Entry>> = entries
+        // Outbound calls of inbound requests, by id, to print under their parent.
+        let children: HashMap<u64, usize> = entries
             .iter()
-            .filter(|entry| entry.direction == Direction::Outbound && entry.parent != 0)
-            .map(|entry| (entry.id, entry))
+            .enumerate()
+            .filter_map(|(index, (_, _, entry))| entry.as_ref().map(|entry| (index, entry)))
+            .filter(|(_, entry)| entry.direction == Direction::Outbound && entry.parent != 0)
+            .map(|(index, entry)| (entry.id, index))
             .collect();
         for direction in [Direction::Inbound, Direction::Outbound] {
-            let mut of_direction = entries
-                .iter()
-                .filter(|e| e.direction == direction)
-                .peekable();
-            if of_direction.peek().is_none() {
+            let count = if direction == Direction::Inbound {
+                inbound
+            } else {
+                entries.len() - inbound
+            };
+            if count == 0 {
                 continue;
             }
             buf.push_str(direction.as_str());
             buf.push_str(":\n");
-            for entry in of_direction {
+            for index in 0..entries.len() {
+                let Some(entry) = entries[index]
+                    .2
+                    .as_ref()
+                    .filter(|e| e.direction == direction)
+                else {
+                    continue;
+                };
                 buf.push_str("  ");
                 let mine = entry.dump_line(&mut buf, &view, direction == Direction::Inbound);
                 for child in mine.iter().filter_map(|id| children.get(id)) {
-                    buf.push_str("    ");
-                    child.dump_line(&mut buf, &view, false);
+                    if let Some(child) = &entries[*child].2 {
+                        buf.push_str("    ");
+                        child.dump_line(&mut buf, &view, false);
+                    }
                 }
+                // Each entry is let go as soon as its own line is written, so the entries
+                // whose requests ended meanwhile are freed a few at a time, not all at once
+                // at the end (a burst of frees that made the allocator hand memory back to
+                // the system and stall requests for tens of milliseconds).
+                entries[index].2 = None;
                 if buf.len() >= CHUNK {
                     out.write_all(buf.as_bytes())?;
                     buf.clear();

@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -104,6 +104,10 @@ pub(crate) struct Shard {
     slab: SpinMutex<Slab>,
     /// Whether ended requests are kept for [`Table::drain_finished`].
     collect: AtomicBool,
+    /// Requests waiting for the lock. A snapshot, which takes the lock page after page,
+    /// lets them in between pages: a spin lock has no queue, and without this a request
+    /// could wait for a whole snapshot (tens of milliseconds with a million entries).
+    waiting: AtomicU32,
 }
 
 /// Shards of dropped tables, emptied, for the next tables.
@@ -318,6 +322,7 @@ impl Shard {
             Box::leak(Box::new(Shard {
                 slab: SpinMutex::new(Slab::new()),
                 collect: AtomicBool::new(false),
+                waiting: AtomicU32::new(0),
             }))
         })
     }
@@ -345,9 +350,11 @@ impl Shard {
 
     #[cold]
     fn lock_contended(&self) -> SpinMutexGuard<'_, Slab> {
+        self.waiting.fetch_add(1, Relaxed);
         let mut spins = 0u32;
         loop {
             if let Some(guard) = self.slab.try_lock_weak() {
+                self.waiting.fetch_sub(1, Relaxed);
                 return guard;
             }
             if spins < 100 {
@@ -383,6 +390,16 @@ impl Shard {
             slots.iter().flatten().for_each(&mut f);
             drop(slab);
             page += 1;
+            // Requests first: wait until those that queued behind this page got the lock.
+            let mut spins = 0u32;
+            while self.waiting.load(Relaxed) > 0 {
+                if spins < 1000 {
+                    spins += 1;
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
         }
     }
 }
@@ -465,17 +482,29 @@ impl Table {
     }
 
     fn entries_where(&self, keep: impl Fn(&Entry) -> bool) -> Vec<Arc<Entry>> {
-        // Sorted by keys copied next to each entry, so the sort does not chase pointers.
+        self.keyed_entries(keep)
+            .into_iter()
+            .filter_map(|(_, _, entry)| entry)
+            .collect()
+    }
+
+    /// Entries with their start and id, oldest first. Sorted by the keys copied next to
+    /// each entry, so the sort does not chase pointers.
+    /// (The entries are in `Option`s so the dump can let each go as soon as it is written.)
+    pub(crate) fn keyed_entries(
+        &self,
+        keep: impl Fn(&Entry) -> bool,
+    ) -> Vec<(Nanos, u64, Option<Arc<Entry>>)> {
         let mut keyed = Vec::with_capacity(self.len());
         for shard in self.inner.shards.iter() {
             shard.for_each_page(|entry| {
                 if keep(entry) {
-                    keyed.push((entry.start, entry.id, entry.clone()));
+                    keyed.push((entry.start, entry.id, Some(entry.clone())));
                 }
             });
         }
         keyed.sort_unstable_by_key(|(start, id, _)| (*start, *id));
-        keyed.into_iter().map(|(_, _, entry)| entry).collect()
+        keyed
     }
 
     /// Owned copies of every request in flight, oldest first, each with its status history.
