@@ -23,30 +23,40 @@ pin_project_lite::pin_project! {
     /// `inflight-terminated: operator` trailer (a `Content-Length` response is left
     /// incomplete, which HTTP/1.1 clients see as an error).
     pub struct TrackedBody<B> {
-        // `None` for a response the layer made up, or once the body was cut.
         #[pin]
-        inner: Option<B>,
-        // The body of a response the layer made up.
-        message: Option<Bytes>,
+        inner: Inner<B>,
         state: Option<BodyState>,
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The body itself, or the text of a response the layer made up (one field, so the
+    /// wrapper stays small: responses are moved around a lot).
+    #[project = InnerProj]
+    enum Inner<B> {
+        Body { #[pin] body: B },
+        // Made up by the layer; `None` once sent, or when a body was cut.
+        Message { text: Option<Bytes> },
+    }
+}
+
+/// `BodyState::remaining` when the body did not announce its size.
+const UNKNOWN: u64 = u64::MAX;
+
 struct BodyState {
     tracked: Tracked,
-    /// Bytes after which the body is over even if the inner body does not say so.
-    expected: Option<u64>,
-    sent: u64,
+    /// Bytes left before the body is over even if the inner body does not say so, or
+    /// [`UNKNOWN`].
+    remaining: u64,
     /// Whether polling the body makes the request current (inbound only).
     enter: bool,
 }
 
 impl<B> TrackedBody<B> {
     /// A body that is not tracked (its request already ended).
-    pub(crate) fn untracked(inner: B) -> TrackedBody<B> {
+    pub(crate) fn untracked(body: B) -> TrackedBody<B> {
         TrackedBody {
-            inner: Some(inner),
-            message: None,
+            inner: Inner::Body { body },
             state: None,
         }
     }
@@ -54,25 +64,33 @@ impl<B> TrackedBody<B> {
     /// The body of a response made up by the layer.
     pub(crate) fn message(text: Bytes) -> TrackedBody<B> {
         TrackedBody {
-            inner: None,
-            message: Some(text),
+            inner: Inner::Message { text: Some(text) },
             state: None,
         }
     }
 
     /// The inner body; `None` for a response the layer made up after a termination.
     pub fn get_ref(&self) -> Option<&B> {
-        self.inner.as_ref()
+        match &self.inner {
+            Inner::Body { body } => Some(body),
+            Inner::Message { .. } => None,
+        }
     }
 
     /// The inner body, mutably.
     pub fn get_mut(&mut self) -> Option<&mut B> {
-        self.inner.as_mut()
+        match &mut self.inner {
+            Inner::Body { body } => Some(body),
+            Inner::Message { .. } => None,
+        }
     }
 
     /// The inner body; its request ends as dropped early if it was still tracked.
     pub fn into_inner(self) -> Option<B> {
-        self.inner
+        match self.inner {
+            Inner::Body { body } => Some(body),
+            Inner::Message { .. } => None,
+        }
     }
 }
 
@@ -89,14 +107,17 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let mut this = self.project();
-        let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
-            return Poll::Ready(this.message.take().map(|text| Ok(Frame::data(text.into()))));
+        let mut inner = match this.inner.as_mut().project() {
+            InnerProj::Body { body } => body,
+            InnerProj::Message { text } => {
+                return Poll::Ready(text.take().map(|text| Ok(Frame::data(text.into()))));
+            }
         };
         let Some(state) = this.state.as_mut() else {
             return inner.poll_frame(cx);
         };
         if state.tracked.entry.as_ref().is_some_and(|e| e.terminated()) {
-            this.inner.set(None);
+            this.inner.set(Inner::Message { text: None });
             if let Some(state) = this.state.take() {
                 state.tracked.finish(Ending::Terminated);
             }
@@ -124,17 +145,18 @@ where
             Poll::Ready(None) => Ending::Completed,
             Poll::Ready(Some(Err(_))) => Ending::BodyFailed,
             Poll::Ready(Some(Ok(frame))) => {
+                let mut sized_and_sent = false;
                 if let Some(data) = frame.data_ref() {
                     let len = bytes::Buf::remaining(data) as u64;
-                    state.sent += len;
+                    if state.remaining != UNKNOWN {
+                        state.remaining = state.remaining.saturating_sub(len);
+                        sized_and_sent = state.remaining == 0;
+                    }
                     if let Some(entry) = &state.tracked.entry {
                         entry.body_bytes(len);
                     }
                 }
-                let over = inner.is_end_stream()
-                    || state
-                        .expected
-                        .is_some_and(|expected| state.sent >= expected);
+                let over = sized_and_sent || inner.is_end_stream();
                 if !over {
                     if let Some(entry) = &state.tracked.entry {
                         entry.body_handed_off(clock::now());
@@ -152,16 +174,17 @@ where
 
     fn is_end_stream(&self) -> bool {
         match &self.inner {
-            Some(inner) => inner.is_end_stream(),
-            None => self.message.is_none(),
+            Inner::Body { body } => body.is_end_stream(),
+            Inner::Message { text } => text.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.inner, &self.message) {
-            (Some(inner), _) => inner.size_hint(),
-            (None, Some(text)) => SizeHint::with_exact(text.len() as u64),
-            (None, None) => SizeHint::with_exact(0),
+        match &self.inner {
+            Inner::Body { body } => body.size_hint(),
+            Inner::Message { text } => {
+                SizeHint::with_exact(text.as_ref().map_or(0, |t| t.len() as u64))
+            }
         }
     }
 }
@@ -210,13 +233,11 @@ pub(crate) fn track_response<B: Body>(
     if let Some(entry) = &tracked.entry {
         entry.response_head(status, clock::now());
     }
-    response.map(|inner| TrackedBody {
-        inner: Some(inner),
-        message: None,
+    response.map(|body| TrackedBody {
+        inner: Inner::Body { body },
         state: Some(BodyState {
             tracked,
-            expected,
-            sent: 0,
+            remaining: expected.unwrap_or(UNKNOWN),
             enter,
         }),
     })

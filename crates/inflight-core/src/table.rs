@@ -1,6 +1,6 @@
 //! The process table: every request in flight, in shards that requests never share.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -453,7 +453,7 @@ impl Table {
     #[inline]
     pub(crate) fn register(&self, start: Start<'_>) -> Tracked {
         let id = start.id;
-        let entry = Arc::new(Entry::new(start, clock::now()));
+        let entry = new_entry(start, clock::now());
         let (shard, mut slab) = self.lock_shard();
         let slot = slab.insert(entry.clone());
         drop(slab);
@@ -865,7 +865,56 @@ impl Tracked {
         if let Some(parent) = self.parent.take() {
             parent.child_finished(self.id, clock::now());
         }
+        if let Some(entry) = self.entry.take() {
+            recycle(entry);
+        }
     }
+}
+
+/// Entries kept per thread for the next requests.
+const SPARE_ENTRIES_PER_THREAD: usize = 64;
+
+thread_local! {
+    /// Entries of ended requests that nothing else refers to, reused by the next
+    /// requests of this thread: a request then costs no allocation at all.
+    static SPARE_ENTRIES: RefCell<Vec<Arc<Entry>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An entry for a new request: a spare one of this thread, or a new allocation.
+#[inline]
+fn new_entry(start: Start<'_>, now: Nanos) -> Arc<Entry> {
+    let spare = SPARE_ENTRIES
+        .try_with(|spare| {
+            spare
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut spare| spare.pop())
+        })
+        .ok()
+        .flatten();
+    if let Some(mut entry) = spare
+        && let Some(unique) = Arc::get_mut(&mut entry)
+    {
+        *unique = Entry::new(start, now);
+        return entry;
+    }
+    Arc::new(Entry::new(start, now))
+}
+
+/// Keeps an ended request's entry for reuse if nothing else refers to it (no handle, no
+/// snapshot, no drain of finished requests).
+#[inline]
+fn recycle(entry: Arc<Entry>) {
+    if Arc::strong_count(&entry) != 1 {
+        return;
+    }
+    let _ = SPARE_ENTRIES.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut()
+            && spare.len() < SPARE_ENTRIES_PER_THREAD
+        {
+            spare.push(entry);
+        }
+    });
 }
 
 impl Drop for Tracked {
