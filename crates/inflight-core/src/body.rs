@@ -134,6 +134,9 @@ where
         let ending = match &polled {
             Poll::Pending => {
                 if let Some(entry) = &state.tracked.entry {
+                    if entry.head_untimed() {
+                        entry.time_head(clock::now());
+                    }
                     entry.body_waiting();
                     entry.register_waker(cx.waker());
                     if entry.terminated() {
@@ -159,7 +162,9 @@ where
                 let over = sized_and_sent || inner.is_end_stream();
                 if !over {
                     if let Some(entry) = &state.tracked.entry {
-                        entry.body_handed_off(clock::now());
+                        let now = clock::now();
+                        entry.time_head(now);
+                        entry.body_handed_off(now);
                     }
                     return polled;
                 }
@@ -231,7 +236,14 @@ pub(crate) fn track_response<B: Body>(
         return response.map(TrackedBody::untracked);
     }
     if let Some(entry) = &tracked.entry {
-        entry.response_head(status, clock::now());
+        if enter {
+            // Inbound: hyper polls the body right after the head, and most bodies end at
+            // their first frame; the head's time is read then, if anyone needs it.
+            entry.response_head_untimed(status);
+        } else {
+            // Outbound: the caller may read the body much later; the head is in now.
+            entry.response_head(status, clock::now());
+        }
     }
     response.map(|body| TrackedBody {
         inner: Inner::Body { body },

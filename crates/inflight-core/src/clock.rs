@@ -8,7 +8,8 @@
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-/// Nanoseconds since the anchor. `0` is reserved for "never".
+/// Nanoseconds since the anchor. `0` and `1` are never readings (`0` stands for "never",
+/// `1` for "not read yet").
 pub(crate) type Nanos = u64;
 
 struct Anchor {
@@ -31,12 +32,12 @@ pub(crate) fn init() {
     anchor();
 }
 
-/// The current time, never `0`.
+/// The current time, never `0` or `1`.
 #[inline]
 pub(crate) fn now() -> Nanos {
     let anchor = anchor();
     let since = quanta::Instant::now().saturating_duration_since(anchor.mono);
-    (since.as_nanos() as u64).max(1)
+    (since.as_nanos() as u64).max(2)
 }
 
 /// The wall-clock time of a reading.

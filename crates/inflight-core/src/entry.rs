@@ -31,6 +31,10 @@ const CANCEL: u8 = 2;
 /// The handler said it must not be cancelled or terminated.
 const FORBID_CANCEL: u8 = 4;
 
+/// `head_at` of a response head whose time was not read (see `response_head_untimed`).
+/// The clock never reads 1 (the anchor is taken well before any request).
+const HEAD_UNTIMED: Nanos = 1;
+
 const BODY_NONE: u8 = 0;
 const BODY_WAITING: u8 = 1;
 const BODY_HANDED_OFF: u8 = 2;
@@ -139,6 +143,77 @@ impl Entry {
             control: AtomicU8::new(0),
             waker: Mutex::new(None),
             detail: Mutex::new(detail),
+        }
+    }
+
+    /// Makes a spare entry (of an ended request, referred to by nothing else) the entry of
+    /// a new request, field by field, without building a whole new one and copying it.
+    #[inline]
+    pub(crate) fn reset(&mut self, start: Start<'_>, now: Nanos) {
+        let method = MethodCode::of(start.method);
+        self.id = start.id;
+        self.parent = start.parent;
+        self.start = now;
+        self.direction = start.direction;
+        self.version = start.version;
+        self.method = method;
+        self.history_limit = start.history_limit;
+        self.peer = start.peer.map(|addr| (addr.ip(), addr.port()));
+        self.uri = UriText::of(start.uri);
+        #[cfg(feature = "axum")]
+        {
+            self.matched_path = start.matched_path;
+        }
+        self.request_bytes = start.request_bytes;
+        *self.response_bytes.get_mut() = 0;
+        *self.head_at.get_mut() = 0;
+        *self.last_frame_at.get_mut() = 0;
+        *self.response_status.get_mut() = 0;
+        *self.body.get_mut() = BODY_NONE;
+        *self.control.get_mut() = 0;
+        let waker = self.waker.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if waker.is_some() {
+            *waker = None;
+        }
+        let detail = self.detail.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if detail.is_some() || method == MethodCode::Other {
+            *detail = (method == MethodCode::Other).then(|| {
+                Box::new(Detail {
+                    method: Some(start.method.clone()),
+                    ..Detail::default()
+                })
+            });
+        }
+    }
+
+    /// When the response head came out: 0 if it has not, `now` if it has but its time
+    /// was not read (inbound: read at the first body poll that does not end the body).
+    fn head_at(&self, now: Nanos) -> Nanos {
+        match self.head_at.load(Relaxed) {
+            HEAD_UNTIMED => now,
+            at => at,
+        }
+    }
+
+    /// The response head is out, its time not read yet: most responses end with their
+    /// first body frame, and then nobody needs it.
+    #[inline]
+    pub(crate) fn response_head_untimed(&self, status: StatusCode) {
+        self.response_status.store(status.as_u16(), Relaxed);
+        self.head_at.store(HEAD_UNTIMED, Relaxed);
+    }
+
+    /// Whether the head's time was left for later.
+    #[inline]
+    pub(crate) fn head_untimed(&self) -> bool {
+        self.head_at.load(Relaxed) == HEAD_UNTIMED
+    }
+
+    /// Reads the head's time now if it was left for later.
+    #[inline]
+    pub(crate) fn time_head(&self, now: Nanos) {
+        if self.head_untimed() {
+            self.head_at.store(now, Relaxed);
         }
     }
 
@@ -381,7 +456,7 @@ impl Entry {
         {
             return (StatusText::Terminating, change.at);
         }
-        let head_at = self.head_at.load(Relaxed);
+        let head_at = self.head_at(now);
         if head_at != 0 {
             if self.body.load(Relaxed) == BODY_HANDED_OFF {
                 let last = self.last_frame_at.load(Relaxed);
@@ -450,7 +525,7 @@ impl Entry {
         let guard = self.detail();
         let detail = guard.as_deref();
         let (status, status_since) = self.status(detail, now, view.not_reading_after);
-        let head_at = self.head_at.load(Relaxed);
+        let head_at = self.head_at(now);
         let last_frame_at = self.last_frame_at.load(Relaxed);
         let last_activity = last_frame_at.max(head_at).max(self.start);
         let (bytes_in, bytes_out) = {

@@ -895,7 +895,7 @@ fn new_entry(start: Start<'_>, now: Nanos) -> Arc<Entry> {
     if let Some(mut entry) = spare
         && let Some(unique) = Arc::get_mut(&mut entry)
     {
-        *unique = Entry::new(start, now);
+        unique.reset(start, now);
         return entry;
     }
     Arc::new(Entry::new(start, now))
