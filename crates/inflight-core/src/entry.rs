@@ -159,7 +159,7 @@ impl Entry {
         self.method = method;
         self.history_limit = start.history_limit;
         self.peer = start.peer.map(|addr| (addr.ip(), addr.port()));
-        self.uri = UriText::of(start.uri);
+        self.uri.assign(start.uri);
         #[cfg(feature = "axum")]
         {
             self.matched_path = start.matched_path;
@@ -171,11 +171,17 @@ impl Entry {
         *self.response_status.get_mut() = 0;
         *self.body.get_mut() = BODY_NONE;
         *self.control.get_mut() = 0;
-        let waker = self.waker.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let waker = self
+            .waker
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if waker.is_some() {
             *waker = None;
         }
-        let detail = self.detail.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let detail = self
+            .detail
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if detail.is_some() || method == MethodCode::Other {
             *detail = (method == MethodCode::Other).then(|| {
                 Box::new(Detail {
@@ -689,22 +695,24 @@ enum MethodCode {
 }
 
 impl MethodCode {
+    #[inline]
     fn of(method: &Method) -> MethodCode {
-        const TABLE: [(Method, MethodCode); 9] = [
-            (Method::GET, MethodCode::Get),
-            (Method::POST, MethodCode::Post),
-            (Method::PUT, MethodCode::Put),
-            (Method::DELETE, MethodCode::Delete),
-            (Method::HEAD, MethodCode::Head),
-            (Method::OPTIONS, MethodCode::Options),
-            (Method::PATCH, MethodCode::Patch),
-            (Method::TRACE, MethodCode::Trace),
-            (Method::CONNECT, MethodCode::Connect),
-        ];
-        TABLE
-            .iter()
-            .find(|(m, _)| m == method)
-            .map_or(MethodCode::Other, |(_, code)| *code)
+        // Most requests are GETs; the rest by name (a table of `Method` constants would be
+        // built on the stack at every call).
+        if *method == Method::GET {
+            return MethodCode::Get;
+        }
+        match method.as_str() {
+            "POST" => MethodCode::Post,
+            "PUT" => MethodCode::Put,
+            "DELETE" => MethodCode::Delete,
+            "HEAD" => MethodCode::Head,
+            "OPTIONS" => MethodCode::Options,
+            "PATCH" => MethodCode::Patch,
+            "TRACE" => MethodCode::Trace,
+            "CONNECT" => MethodCode::Connect,
+            _ => MethodCode::Other,
+        }
     }
 
     fn standard(self) -> Option<Method> {
@@ -733,6 +741,22 @@ enum UriText {
 }
 
 impl UriText {
+    /// Stores `uri` here, reusing the inline buffer where it can.
+    #[inline]
+    fn assign(&mut self, uri: &Uri) {
+        if uri.authority().is_none() {
+            let tail = uri
+                .path_and_query()
+                .map_or_else(|| uri.path(), |pq| pq.as_str());
+            if let (true, UriText::Inline { len, bytes }) = (tail.len() <= INLINE_URI, &mut *self) {
+                bytes[..tail.len()].copy_from_slice(tail.as_bytes());
+                *len = tail.len() as u8;
+                return;
+            }
+        }
+        *self = UriText::of(uri);
+    }
+
     #[inline]
     fn of(uri: &Uri) -> UriText {
         let tail = uri
