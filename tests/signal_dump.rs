@@ -2,9 +2,12 @@
 //! signals from `kill`, and its stderr is read back.
 #![cfg(unix)]
 
+#[path = "support/build.rs"]
+mod build;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -15,39 +18,6 @@ use std::time::{Duration, Instant};
 const DEADLINE: Duration = Duration::from_secs(10);
 /// The demo's traffic generator keeps this many `/fetch` requests in flight.
 const TRAFFIC: usize = 6;
-
-/// Builds the demo (a no-op when `cargo test` already did) and returns its path.
-fn build_demo() -> PathBuf {
-    let output = Command::new(env!("CARGO"))
-        .args(["build", "--example", "demo", "--message-format=json"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo");
-    assert!(
-        output.status.success(),
-        "cargo build --example demo failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    // Cargo says where it put the executable; fall back to the usual place.
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let reported = stdout
-        .lines()
-        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
-        .filter(|line| line.contains(r#""name":"demo""#))
-        .find_map(|line| {
-            let start = line.find(r#""executable":""#)? + r#""executable":""#.len();
-            let end = start + line[start..].find('"')?;
-            Some(PathBuf::from(line[start..end].replace(r"\\", r"\")))
-        });
-    reported.unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
-            PathBuf::from,
-        );
-        target.join("debug").join("examples").join("demo")
-    })
-}
 
 /// The running demo; killed when dropped, also when the test fails.
 struct Demo {
@@ -68,11 +38,11 @@ impl Drop for Demo {
 
 impl Demo {
     fn start() -> Demo {
-        let program = build_demo();
+        let program = build::demo_binary();
         let mut args = vec!["--listen", "127.0.0.1:0", "--upstream-delay", "30s"];
         // Options of newer demos: no fixed admin port (tests run in parallel), and nothing
         // but dumps on stderr.
-        let help = Command::new(&program)
+        let help = Command::new(program)
             .arg("--help")
             .stdin(Stdio::null())
             .output()
@@ -84,7 +54,7 @@ impl Demo {
         if help.contains("--stuck-after") {
             args.extend(["--stuck-after", "off"]);
         }
-        let mut child = Command::new(&program)
+        let mut child = Command::new(program)
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

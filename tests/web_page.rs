@@ -7,6 +7,9 @@
 //! `scripts/test-all.sh` installs them. `INFLIGHT_SCREENSHOT_DIR=docs cargo test --test
 //! web_page` also writes the README's screenshot, `docs/web.png`.
 
+#[path = "support/build.rs"]
+mod build;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -25,37 +28,6 @@ const KILL_TOKEN: &str = "k1ll-web-test";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Builds the demo (a no-op when cargo already did) and returns its path.
-fn build_demo() -> PathBuf {
-    let output = Command::new(env!("CARGO"))
-        .args(["build", "--example", "demo", "--message-format=json"])
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo");
-    assert!(
-        output.status.success(),
-        "cargo build --example demo failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    // Cargo says where it put the executable; fall back to the usual place.
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let reported = stdout
-        .lines()
-        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
-        .filter(|line| line.contains(r#""name":"demo""#))
-        .find_map(|line| {
-            let start = line.find(r#""executable":""#)? + r#""executable":""#.len();
-            let end = start + line[start..].find('"')?;
-            Some(PathBuf::from(line[start..end].replace(r"\\", r"\")))
-        });
-    reported.unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| repo().join("target"), PathBuf::from);
-        target.join("debug").join("examples").join("demo")
-    })
 }
 
 /// A child process killed when dropped, also when the test fails; collects its output.
@@ -174,11 +146,11 @@ fn web_page_watches_two_demos_and_an_unreachable_endpoint() {
          (scripts/test-all.sh does), or set CHROMIUM"
     );
 
-    let program = build_demo();
-    let a = Demo::start(&program, &[]);
+    let program = build::demo_binary();
+    let a = Demo::start(program, &[]);
     let origin = format!("http://{}", a.admin);
     let b = Demo::start(
-        &program,
+        program,
         &[
             "--allow-origin",
             &origin,

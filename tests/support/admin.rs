@@ -8,12 +8,22 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+#[path = "build.rs"]
+pub mod build;
+#[path = "gate.rs"]
+mod gate;
+// Each test file uses its own part of this module.
+#[allow(unused_imports)]
+pub use build::demo_binary;
+#[allow(unused_imports)]
+pub use gate::Gate;
+
 use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -26,7 +36,6 @@ use inflight::Table;
 use inflight::admin::{AdminHandle, AdminServer};
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 /// How long a test waits for something that should happen soon.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -214,30 +223,6 @@ pub async fn wait_for_listed(admin: &Http, query: &str, count: usize) -> Vec<Val
     .await
 }
 
-/// Holds requests until the test opens it; stays open after that.
-#[derive(Clone, Debug)]
-pub struct Gate {
-    open: Arc<watch::Sender<bool>>,
-}
-
-impl Gate {
-    pub fn new() -> Gate {
-        Gate {
-            open: Arc::new(watch::channel(false).0),
-        }
-    }
-
-    pub async fn wait(&self) {
-        let mut open = self.open.subscribe();
-        // The sender lives as long as `self`, so this cannot fail.
-        let _ = open.wait_for(|open| *open).await;
-    }
-
-    pub fn open(&self) {
-        self.open.send_replace(true);
-    }
-}
-
 /// Serves `router` behind an `InFlightLayer` on `table`, on a fresh loopback port.
 pub async fn serve_tracked(table: &Table, router: axum::Router) -> SocketAddr {
     let router = router.layer(inflight::InFlightLayer::with_table(table.clone()));
@@ -378,54 +363,6 @@ impl Drop for ChildGuard {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The demo example, built once per test binary with the features this test was built
-/// with, so the build reuses what the test build compiled.
-pub fn demo_binary() -> &'static Path {
-    static DEMO: OnceLock<PathBuf> = OnceLock::new();
-    DEMO.get_or_init(|| {
-        let mut features = Vec::new();
-        if cfg!(feature = "signal") {
-            features.push("signal");
-        }
-        if cfg!(feature = "admin") {
-            features.push("admin");
-        }
-        if cfg!(feature = "metrics") {
-            features.push("metrics");
-        }
-        if cfg!(feature = "tracing") {
-            features.push("tracing");
-        }
-        if cfg!(feature = "axum") {
-            features.push("axum");
-        }
-        let output = Command::new(env!("CARGO"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "build",
-                "--example",
-                "demo",
-                "--message-format=json-render-diagnostics",
-                "--no-default-features",
-                "--features",
-                &features.join(","),
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build --example demo");
-        assert!(output.status.success(), "cargo build --example demo failed");
-        // Cargo says where the executable is, wherever the target dir is configured.
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|message| {
-                message["reason"] == "compiler-artifact" && message["target"]["name"] == "demo"
-            })
-            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .expect("cargo named the demo executable")
-    })
 }
 
 /// The demo running as a child process on loopback ports of its own.

@@ -15,9 +15,8 @@
 #![allow(dead_code)]
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -46,38 +45,7 @@ pub const TRAFFIC: usize = 6;
 /// stuck-request lines on stderr.
 pub const HELD: &[&str] = &["--upstream-delay", "60s", "--stuck-after", "off"];
 
-/// The `inflight` binary, built once per test binary; cargo says where it put it, so a
-/// configured target dir is honoured.
-pub fn inflight_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let output = Command::new(env!("CARGO"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "build",
-                "-p",
-                "inflight-cli",
-                "--bin",
-                "inflight",
-                "--message-format=json-render-diagnostics",
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build -p inflight-cli");
-        assert!(
-            output.status.success(),
-            "cargo build -p inflight-cli failed"
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|message| {
-                message["reason"] == "compiler-artifact" && message["target"]["name"] == "inflight"
-            })
-            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .expect("cargo named the inflight executable")
-    })
-}
+pub use crate::admin_support::build::inflight_binary;
 
 /// Starts the demo with `args`, once the `inflight` binary is built: a first build can
 /// take longer than the demo's upstream holds requests in flight.

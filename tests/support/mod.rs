@@ -4,6 +4,10 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+mod gate;
+#[allow(unused_imports)]
+pub use gate::Gate;
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::error::Error as StdError;
@@ -24,7 +28,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use inflight::{InFlightClient, InFlightClientLayer, Snapshot, Table};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tower::{Layer, Service, ServiceExt};
 
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -321,30 +325,6 @@ impl Body for Ticker {
             "tick {}\n",
             this.ticks
         ))))))
-    }
-}
-
-/// Holds requests until the test opens it; stays open after that.
-#[derive(Clone, Debug)]
-pub struct Gate {
-    open: Arc<watch::Sender<bool>>,
-}
-
-impl Gate {
-    pub fn new() -> Gate {
-        Gate {
-            open: Arc::new(watch::channel(false).0),
-        }
-    }
-
-    pub async fn wait(&self) {
-        let mut open = self.open.subscribe();
-        // The sender lives as long as `self`, so this cannot fail.
-        let _ = open.wait_for(|open| *open).await;
-    }
-
-    pub fn open(&self) {
-        self.open.send_replace(true);
     }
 }
 
