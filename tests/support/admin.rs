@@ -134,6 +134,19 @@ impl Http {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Answer {
+        self.send_within(DEADLINE, method, path, headers, body)
+            .await
+    }
+
+    /// Like [`send`](Http::send), waiting at most `deadline`.
+    pub async fn send_within(
+        &self,
+        deadline: Duration,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Answer {
         let mut request = Request::builder()
             .method(method.clone())
             .uri(format!("{}{path}", self.base));
@@ -153,10 +166,10 @@ impl Http {
                 body,
             })
         };
-        match tokio::time::timeout(DEADLINE, exchange).await {
+        match tokio::time::timeout(deadline, exchange).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(error)) => panic!("{method} {path} failed: {error:?}"),
-            Err(_) => panic!("{method} {path}: no answer within {DEADLINE:?}"),
+            Err(_) => panic!("{method} {path}: no answer within {deadline:?}"),
         }
     }
 

@@ -20,9 +20,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http::Method;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -226,7 +224,19 @@ pub struct HeldRequest {
 /// Starts `GET /fetch/{n}` on the demo and waits until the admin port lists it with its
 /// call to slownode.
 pub async fn hold_request(demo: &Demo, n: u64) -> HeldRequest {
-    let answer = tokio::spawn(get_slowly(format!("http://{}/fetch/{n}", demo.api)));
+    // Waits for the answer longer than the upstream holds it: a test that ends the
+    // request early does not depend on how fast the machine is.
+    let api = Http::new(demo.api);
+    let answer = tokio::spawn(async move {
+        api.send_within(
+            HOLD_DEADLINE,
+            Method::GET,
+            &format!("/fetch/{n}"),
+            &[],
+            Bytes::new(),
+        )
+        .await
+    });
     let admin = demo.admin_client();
     let uri = format!("/fetch/{n}");
     let (id, child) = eventually(&format!("{uri} to be listed"), || async {
@@ -239,30 +249,6 @@ pub async fn hold_request(demo: &Demo, n: u64) -> HeldRequest {
     })
     .await;
     HeldRequest { id, child, answer }
-}
-
-/// `GET url`, waiting for the answer longer than the upstream holds it: a test that
-/// ends the request early does not depend on how fast the machine is.
-async fn get_slowly(url: String) -> Answer {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let request = http::Request::get(&url)
-        .body(Empty::new())
-        .expect("a valid request");
-    let exchange = async {
-        let response = client.request(request).await?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Answer {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        })
-    };
-    match tokio::time::timeout(HOLD_DEADLINE, exchange).await {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(error)) => panic!("GET {url} failed: {error:?}"),
-        Err(_) => panic!("GET {url}: no answer within {HOLD_DEADLINE:?}"),
-    }
 }
 
 /// Runs `program args` and says whether it ran and exited 0.
