@@ -119,7 +119,8 @@ struct Slab {
     next: u32,
     len: usize,
     inbound: usize,
-    totals: Totals,
+    /// Inbound, then outbound.
+    totals: [Totals; 2],
     /// Ended requests not yet drained (only while someone drains them).
     finished: Vec<FinishedRaw>,
     finished_dropped: u64,
@@ -253,7 +254,7 @@ impl Slab {
         }
         self.len += 1;
         self.inbound += usize::from(inbound);
-        self.totals.started += 1;
+        self.totals[usize::from(!inbound)].started += 1;
         index
     }
 
@@ -272,7 +273,7 @@ impl Slab {
         self.free.push(index);
         self.len -= 1;
         self.inbound -= usize::from(entry.direction == Direction::Inbound);
-        let totals = &mut self.totals;
+        let totals = &mut self.totals[usize::from(entry.direction == Direction::Outbound)];
         match ending {
             Ending::Completed => totals.completed += 1,
             Ending::Failed => totals.failed += 1,
@@ -304,7 +305,7 @@ impl Slab {
             next: 0,
             len: 0,
             inbound: 0,
-            totals: Totals::default(),
+            totals: [Totals::default(); 2],
             finished: Vec::new(),
             finished_dropped: 0,
         }
@@ -612,9 +613,26 @@ impl Table {
 
     /// How many requests have started and how those that ended, ended.
     pub fn totals(&self) -> Totals {
+        let mut sum = self.totals_of(Direction::Inbound);
+        sum.add(&self.totals_of(Direction::Outbound));
+        sum
+    }
+
+    /// Like [`totals`](Table::totals), for one direction.
+    pub fn totals_of(&self, direction: Direction) -> Totals {
         let mut sum = Totals::default();
         for shard in self.inner.shards.iter() {
-            let totals = shard.lock().totals;
+            let totals = shard.lock().totals[usize::from(direction == Direction::Outbound)];
+            sum.add(&totals);
+        }
+        sum
+    }
+}
+
+impl Totals {
+    fn add(&mut self, totals: &Totals) {
+        let sum = self;
+        {
             sum.started += totals.started;
             sum.completed += totals.completed;
             sum.failed += totals.failed;
@@ -622,9 +640,10 @@ impl Table {
             sum.dropped_early += totals.dropped_early;
             sum.terminated += totals.terminated;
         }
-        sum
     }
+}
 
+impl Table {
     /// The requests that ended since the last call, oldest end first.
     ///
     /// The first call starts the collection: until then nothing is kept. Each shard keeps
