@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::health;
-use crate::server::State;
+use crate::state::{State, lock};
 
 /// How often finished requests are drained from the table.
 const DRAIN_EVERY: Duration = Duration::from_millis(50);
@@ -18,39 +18,18 @@ pub(crate) async fn run(state: Arc<State>) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for tick in 0u64.. {
         ticker.tick().await;
-        drain(&state);
+        state.drain();
         if tick % HEALTH_EVERY == 0 {
-            health::read(&state);
+            health::read(&state.config, &state.health);
             #[cfg(feature = "metrics")]
             crate::metrics::gauges(&state.config.table);
         }
         if tick % WATCHDOG_EVERY == 0
             && let Some(after) = state.config.stuck_after
         {
-            lock(&state.watchdog).scan(&state.config.table, after);
+            lock(&state.aggregates)
+                .watchdog
+                .scan(&state.config.table, after);
         }
     }
-}
-
-pub(crate) fn drain(state: &State) {
-    let finished = state.config.table.drain_finished();
-    if finished.is_empty() {
-        return;
-    }
-    let mut profile = lock(&state.profile);
-    let mut watchdog = lock(&state.watchdog);
-    let mut recent = lock(&state.recent);
-    for request in finished {
-        profile.record(&request);
-        watchdog.ended(&request);
-        #[cfg(feature = "metrics")]
-        crate::metrics::finished(&request);
-        recent.record(request);
-    }
-}
-
-pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use inflight_core::Direction;
 use inflight_core::wire::{HealthReport, Origin, millis};
 
-use crate::server::State;
+use crate::AdminServer;
 
 #[derive(Default)]
 pub(crate) struct Health {
@@ -24,11 +24,14 @@ pub(crate) struct Reading {
     pub(crate) oldest_inbound: Option<Duration>,
 }
 
-pub(crate) fn read(state: &State) -> Reading {
-    let config = &state.config;
+/// Reads the state. Counts are kept by the table; the oldest request's age takes a walk
+/// of the table, so it is read only when a rule asks for it.
+pub(crate) fn read(config: &AdminServer, health: &Health) -> Reading {
     let inbound = config.table.count(Direction::Inbound);
     let outbound = config.table.count(Direction::Outbound);
-    let oldest_inbound = config.table.oldest(Direction::Inbound);
+    let oldest_inbound = config
+        .busy_oldest_above
+        .and_then(|_| config.table.oldest(Direction::Inbound));
     let mut reasons = Vec::new();
     if let Some(limit) = config.busy_inbound_above
         && inbound > limit
@@ -53,22 +56,27 @@ pub(crate) fn read(state: &State) -> Reading {
         outbound,
         oldest_inbound,
     };
-    observe(state, reading.busy);
+    observe(config, health, reading.busy);
     reading
 }
 
 /// Fires the callbacks when the state changed since the last reading.
-fn observe(state: &State, busy: bool) {
-    if state.health.busy.swap(busy, Ordering::AcqRel) != busy {
-        for callback in &state.config.on_busy_change {
+fn observe(config: &AdminServer, health: &Health, busy: bool) {
+    if health.busy.swap(busy, Ordering::AcqRel) != busy {
+        for callback in &config.on_busy_change {
             callback(busy);
         }
     }
 }
 
-pub(crate) fn report(state: &State, origin: Origin) -> (bool, HealthReport) {
-    let reading = read(state);
-    let build = &state.config.build;
+pub(crate) fn report(
+    config: &AdminServer,
+    health: &Health,
+    uptime: Duration,
+    origin: Origin,
+) -> (bool, HealthReport) {
+    let reading = read(config, health);
+    let build = &config.build;
     (
         reading.busy,
         HealthReport {
@@ -78,7 +86,7 @@ pub(crate) fn report(state: &State, origin: Origin) -> (bool, HealthReport) {
             version: build.version.clone(),
             git_commit: build.git_commit.clone(),
             rustc: env!("INFLIGHT_ADMIN_RUSTC").to_owned(),
-            uptime_seconds: state.started.elapsed().as_secs_f64(),
+            uptime_seconds: uptime.as_secs_f64(),
             inbound: reading.inbound as u64,
             outbound: reading.outbound as u64,
             oldest_inbound_ms: reading.oldest_inbound.map(millis),

@@ -58,6 +58,7 @@
 
 mod access;
 mod collector;
+mod families;
 mod health;
 #[cfg(feature = "metrics")]
 mod metrics;
@@ -66,6 +67,7 @@ mod recent;
 mod reply;
 mod routes;
 mod server;
+mod state;
 mod watchdog;
 mod web;
 

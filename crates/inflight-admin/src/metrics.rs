@@ -2,24 +2,66 @@
 //! OpenTelemetry HTTP semantic conventions. No exporter is bundled: install the one you
 //! use (the demo installs `metrics-exporter-prometheus` and serves `/metrics`).
 
-use inflight_core::{Direction, Ending, Finished, Table};
+use std::collections::HashMap;
 
-/// Records one finished request in `http.server.request.duration` or
-/// `http.client.request.duration` (seconds).
-pub(crate) fn finished(request: &Finished) {
-    let entry = &request.entry;
-    let method = entry.method.to_string();
-    let status = entry
-        .response_status
-        .map_or_else(String::new, |status| status.as_u16().to_string());
-    let error = match request.ending {
+use http::Method;
+use inflight_core::{Direction, Ending, FinishedRequest, Table};
+
+use crate::families::Families;
+
+/// Label sets whose histogram handle is kept; beyond this the recorder is asked each time.
+const MAX_HANDLES: usize = 4096;
+
+/// `http.server.request.duration` and `http.client.request.duration` (seconds), with the
+/// handle of each label set kept so a finished request costs a lookup, not a key.
+#[derive(Default)]
+pub(crate) struct Durations {
+    handles: HashMap<(usize, Method, u16, Ending), metrics::Histogram>,
+}
+
+impl Durations {
+    pub(crate) fn record(
+        &mut self,
+        requests: &[FinishedRequest<'_>],
+        families: &[usize],
+        names: &Families,
+    ) {
+        for (request, family) in requests.iter().zip(families) {
+            let status = request.response_status().map_or(0, |s| s.as_u16());
+            let key = (*family, request.method(), status, request.ending());
+            let seconds = request.duration().as_secs_f64();
+            match self.handles.get(&key) {
+                Some(histogram) => histogram.record(seconds),
+                None => {
+                    let histogram = histogram(request, names.get(*family), status);
+                    histogram.record(seconds);
+                    if self.handles.len() < MAX_HANDLES {
+                        self.handles.insert(key, histogram);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn histogram(
+    request: &FinishedRequest<'_>,
+    family: Option<&(Direction, String)>,
+    status: u16,
+) -> metrics::Histogram {
+    let method = request.method().to_string();
+    let status = if status == 0 {
+        String::new()
+    } else {
+        status.to_string()
+    };
+    let error = match request.ending() {
         Ending::Completed => String::new(),
         other => other.as_str().to_owned(),
     };
-    let seconds = request.duration.as_secs_f64();
-    match entry.direction {
+    match request.direction() {
         Direction::Inbound => {
-            let route = entry.route.clone().unwrap_or_default();
+            let route = request.with_route(|route| route.unwrap_or("").to_owned());
             metrics::histogram!(
                 "http.server.request.duration",
                 "http.request.method" => method,
@@ -27,10 +69,9 @@ pub(crate) fn finished(request: &Finished) {
                 "http.response.status_code" => status,
                 "error.type" => error,
             )
-            .record(seconds);
         }
         Direction::Outbound => {
-            let address = crate::recent::family_name(entry);
+            let address = family.map_or_else(String::new, |(_, name)| name.clone());
             metrics::histogram!(
                 "http.client.request.duration",
                 "http.request.method" => method,
@@ -38,7 +79,6 @@ pub(crate) fn finished(request: &Finished) {
                 "http.response.status_code" => status,
                 "error.type" => error,
             )
-            .record(seconds);
         }
     }
 }

@@ -5,23 +5,30 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
+use inflight_core::FinishedRequest;
 use inflight_core::wire::{ProfileRoute, ProfileStatus, millis, rfc3339};
-use inflight_core::{Direction, Finished};
 
-use crate::recent::{MAX_FAMILIES, family_name};
+use crate::families::Families;
 
-/// Statuses kept per route; later ones are counted under `(other)`.
-const MAX_STATUSES: usize = 64;
-/// Histograms cover 1 µs to one day at 2 significant digits (a few KiB each).
+/// Statuses kept per route, and across all routes; later ones are counted under
+/// `(other)` (one per route).
+pub(crate) const MAX_STATUSES_PER_ROUTE: usize = 64;
+pub(crate) const MAX_STATUSES: usize = 1024;
+/// Histograms cover 1 µs to one day at 2 significant digits. They start small and grow
+/// to the largest value they record: at most about 15 KiB each (u32 counts), so all of
+/// `/profile` stays under (1024 + 256) × 15 KiB ≈ 19 MiB whatever the handlers do.
 const HISTOGRAM_MAX_MICROS: u64 = 86_400_000_000;
+const OTHER: &str = "(other)";
 
+/// Where the time of finished requests went; routes indexed like [`Families`].
 pub(crate) struct Profile {
     since: SystemTime,
-    routes: HashMap<(Direction, String), RouteProfile>,
-    /// An empty histogram with the bounds above, cloned for each new status.
-    empty: Histogram<u64>,
+    routes: Vec<RouteProfile>,
+    statuses: usize,
+    scratch: String,
 }
 
+#[derive(Default)]
 struct RouteProfile {
     requests: u64,
     total: Duration,
@@ -30,16 +37,32 @@ struct RouteProfile {
 
 struct StatusProfile {
     total: Duration,
-    micros: Histogram<u64>,
+    micros: Histogram<u32>,
+}
+
+impl StatusProfile {
+    fn new() -> StatusProfile {
+        StatusProfile {
+            total: Duration::ZERO,
+            // Auto-resizing: sized to what it records.
+            micros: Histogram::new(2).expect("2 significant digits are valid"),
+        }
+    }
+
+    fn record(&mut self, stay: Duration) {
+        self.total += stay;
+        let micros = u64::try_from(stay.as_micros()).unwrap_or(u64::MAX);
+        let _ = self.micros.record(micros.clamp(1, HISTOGRAM_MAX_MICROS));
+    }
 }
 
 impl Profile {
     pub(crate) fn new() -> Profile {
         Profile {
             since: SystemTime::now(),
-            routes: HashMap::new(),
-            empty: Histogram::new_with_bounds(1, HISTOGRAM_MAX_MICROS, 2)
-                .expect("constant histogram bounds are valid"),
+            routes: Vec::new(),
+            statuses: 0,
+            scratch: String::new(),
         }
     }
 
@@ -47,55 +70,48 @@ impl Profile {
         self.since
     }
 
-    pub(crate) fn record(&mut self, finished: &Finished) {
-        let entry = &finished.entry;
-        let mut name = family_name(entry);
-        if !self.routes.contains_key(&(entry.direction, name.clone()))
-            && self.routes.len() >= MAX_FAMILIES
-        {
-            name = "(other)".into();
-        }
-        let route = self
-            .routes
-            .entry((entry.direction, name))
-            .or_insert_with(|| RouteProfile {
-                requests: 0,
-                total: Duration::ZERO,
-                statuses: HashMap::new(),
+    /// Records a drained batch (`families[i]` is the family of `requests[i]`), reading
+    /// each request's status history in place.
+    pub(crate) fn record(&mut self, requests: &[FinishedRequest<'_>], families: &[usize]) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (request, family) in requests.iter().zip(families) {
+            if self.routes.len() <= *family {
+                self.routes.resize_with(family + 1, RouteProfile::default);
+            }
+            let route = &mut self.routes[*family];
+            let duration = request.duration();
+            route.requests += 1;
+            route.total += duration;
+            let statuses = &mut self.statuses;
+            request.for_each_status(&mut scratch, |status, stay| {
+                if let Some(profile) = route.statuses.get_mut(status) {
+                    profile.record(stay);
+                    return;
+                }
+                let key =
+                    if route.statuses.len() < MAX_STATUSES_PER_ROUTE && *statuses < MAX_STATUSES {
+                        *statuses += 1;
+                        status
+                    } else {
+                        OTHER
+                    };
+                route
+                    .statuses
+                    .entry(key.to_owned())
+                    .or_insert_with(StatusProfile::new)
+                    .record(stay);
             });
-        route.requests += 1;
-        route.total += finished.duration;
-        // Each status lasts until the next one, the last until the end.
-        let history = &entry.history;
-        for (i, change) in history.iter().enumerate() {
-            let until = history
-                .get(i + 1)
-                .map_or(finished.duration, |next| next.offset);
-            let stay = until.saturating_sub(change.offset);
-            let key = if route.statuses.contains_key(&change.status)
-                || route.statuses.len() < MAX_STATUSES
-            {
-                change.status.clone()
-            } else {
-                "(other)".to_owned()
-            };
-            let empty = &self.empty;
-            let status = route.statuses.entry(key).or_insert_with(|| StatusProfile {
-                total: Duration::ZERO,
-                micros: empty.clone(),
-            });
-            status.total += stay;
-            let micros = u64::try_from(stay.as_micros()).unwrap_or(u64::MAX);
-            status
-                .micros
-                .saturating_record(micros.clamp(1, HISTOGRAM_MAX_MICROS));
         }
+        self.scratch = scratch;
     }
 
-    pub(crate) fn report(&self) -> Vec<ProfileRoute> {
+    pub(crate) fn report(&self, names: &Families) -> Vec<ProfileRoute> {
         let mut routes: Vec<ProfileRoute> = self
             .routes
             .iter()
+            .enumerate()
+            .filter(|(_, route)| route.requests > 0)
+            .filter_map(|(index, route)| Some((names.get(index)?, route)))
             .map(|((direction, name), route)| {
                 let mut statuses: Vec<ProfileStatus> = route
                     .statuses

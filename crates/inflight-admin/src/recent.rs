@@ -5,8 +5,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use inflight_core::wire::{FinishedRequest, RecentBucket, RecentFamily, Request, millis, rfc3339};
-use inflight_core::{Direction, Ending, Finished};
+use inflight_core::wire::{
+    FinishedRequest as WireFinished, RecentBucket, RecentFamily, Request, millis, rfc3339,
+};
+use inflight_core::{Ending, Finished, FinishedRequest};
+
+use crate::families::Families;
 
 /// Lower bounds of the latency buckets.
 pub(crate) const BUCKETS: [(&str, u64); 8] = [
@@ -22,97 +26,84 @@ pub(crate) const BUCKETS: [(&str, u64); 8] = [
 
 /// Samples kept per bucket.
 const PER_BUCKET: usize = 10;
-/// Families kept; later routes share one family named `(other)`.
-pub(crate) const MAX_FAMILIES: usize = 256;
 
+/// The last finished requests of each family, by latency bucket, and its errors; indexed
+/// like [`Families`].
 #[derive(Default)]
 pub(crate) struct Recent {
     families: Vec<Family>,
-    index: HashMap<(Direction, String), usize>,
 }
 
+#[derive(Default)]
 struct Family {
-    direction: Direction,
-    name: String,
     finished: u64,
     buckets: [VecDeque<Arc<Finished>>; BUCKETS.len()],
     errors: VecDeque<Arc<Finished>>,
 }
 
-/// The route of an inbound request (its path when it has none), or the target of an
-/// outbound one.
-pub(crate) fn family_name(entry: &inflight_core::EntrySnapshot) -> String {
-    if let Some(route) = &entry.route {
-        return route.clone();
-    }
-    let uri = entry.uri.as_str();
-    match entry.direction {
-        Direction::Inbound => uri.split('?').next().unwrap_or(uri).to_owned(),
-        Direction::Outbound => {
-            let after_scheme = uri.split_once("://").map_or(uri, |(_, rest)| rest);
-            after_scheme
-                .split(['/', '?'])
-                .next()
-                .unwrap_or(after_scheme)
-                .to_owned()
-        }
-    }
-}
-
-pub(crate) fn is_error(finished: &Finished) -> bool {
-    finished.ending != Ending::Completed
-        || finished
-            .entry
-            .response_status
+fn is_error(request: &FinishedRequest<'_>) -> bool {
+    request.ending() != Ending::Completed
+        || request
+            .response_status()
             .is_some_and(|status| status.is_server_error())
 }
 
 impl Recent {
-    pub(crate) fn record(&mut self, finished: Finished) {
-        let direction = finished.entry.direction;
-        let mut name = family_name(&finished.entry);
-        if !self.index.contains_key(&(direction, name.clone()))
-            && self.families.len() >= MAX_FAMILIES
-        {
-            name = "(other)".into();
-        }
-        let families = &mut self.families;
-        let index = *self
-            .index
-            .entry((direction, name.clone()))
-            .or_insert_with(|| {
-                families.push(Family {
-                    direction,
-                    name,
-                    finished: 0,
-                    buckets: Default::default(),
-                    errors: VecDeque::new(),
-                });
-                families.len() - 1
-            });
-        let Some(family) = self.families.get_mut(index) else {
+    /// Records a drained batch (`families[i]` is the family of `requests[i]`). Only the
+    /// requests that end up as samples are copied: going from the newest back, at most
+    /// [`PER_BUCKET`] per bucket and family.
+    pub(crate) fn record(&mut self, requests: &[FinishedRequest<'_>], families: &[usize]) {
+        let Some(top) = families.iter().max() else {
             return;
         };
-        family.finished += 1;
-        let error = is_error(&finished);
-        let duration = finished.duration;
-        let sample = Arc::new(finished);
-        for (bucket, (_, min_ms)) in family.buckets.iter_mut().zip(BUCKETS) {
-            if duration >= Duration::from_millis(min_ms) {
-                push_bounded(bucket, sample.clone());
+        if self.families.len() <= *top {
+            self.families.resize_with(top + 1, Family::default);
+        }
+        let mut taken: HashMap<usize, [usize; BUCKETS.len() + 1]> = HashMap::new();
+        let mut kept: Vec<(usize, u16)> = Vec::new();
+        for (index, (request, family)) in requests.iter().zip(families).enumerate().rev() {
+            self.families[*family].finished += 1;
+            let counts = taken.entry(*family).or_default();
+            let duration = request.duration();
+            let mut mask = 0u16;
+            for (bucket, (_, min_ms)) in BUCKETS.iter().enumerate() {
+                if duration >= Duration::from_millis(*min_ms) && counts[bucket] < PER_BUCKET {
+                    counts[bucket] += 1;
+                    mask |= 1 << bucket;
+                }
+            }
+            if is_error(request) && counts[BUCKETS.len()] < PER_BUCKET {
+                counts[BUCKETS.len()] += 1;
+                mask |= 1 << BUCKETS.len();
+            }
+            if mask != 0 {
+                kept.push((index, mask));
             }
         }
-        if error {
-            push_bounded(&mut family.errors, sample);
+        // Oldest first, so the newest end up last in each bucket.
+        for (index, mask) in kept.into_iter().rev() {
+            let sample = Arc::new(requests[index].to_finished());
+            let family = &mut self.families[families[index]];
+            for (bucket, samples) in family.buckets.iter_mut().enumerate() {
+                if mask & (1 << bucket) != 0 {
+                    push_bounded(samples, sample.clone());
+                }
+            }
+            if mask & (1 << BUCKETS.len()) != 0 {
+                push_bounded(&mut family.errors, sample);
+            }
         }
     }
 
-    pub(crate) fn report(&self) -> Vec<RecentFamily> {
+    pub(crate) fn report(&self, names: &Families) -> Vec<RecentFamily> {
         self.families
             .iter()
-            .map(|family| RecentFamily {
-                direction: family.direction.as_str().to_owned(),
-                name: family.name.clone(),
+            .enumerate()
+            .filter(|(_, family)| family.finished > 0)
+            .filter_map(|(index, family)| Some((names.get(index)?, family)))
+            .map(|((direction, name), family)| RecentFamily {
+                direction: direction.as_str().to_owned(),
+                name: name.clone(),
                 finished: family.finished,
                 buckets: family
                     .buckets
@@ -142,8 +133,8 @@ fn push_bounded(samples: &mut VecDeque<Arc<Finished>>, sample: Arc<Finished>) {
     samples.push_back(sample);
 }
 
-pub(crate) fn finished_request(finished: &Finished) -> FinishedRequest {
-    FinishedRequest {
+pub(crate) fn finished_request(finished: &Finished) -> WireFinished {
+    WireFinished {
         request: Request::from_snapshot(&finished.entry, true),
         ending: finished.ending.as_str().to_owned(),
         ended_at: rfc3339(finished.ended_at),

@@ -14,11 +14,10 @@ use inflight_core::{ControlError, Direction, EntrySnapshot, parse_duration};
 use serde::Deserialize;
 
 use crate::access::{self, Need};
-use crate::collector::{self, lock};
 use crate::health;
 use crate::profile::Profile;
 use crate::reply::{self, Failure, Reply, json, parse_bool, query_pairs};
-use crate::server::State;
+use crate::state::{State, lock};
 use crate::web;
 
 /// Longest operator message kept with a terminate or cancel.
@@ -95,7 +94,12 @@ async fn endpoint(state: &State, req: Request<Incoming>) -> Result<Reply, Failur
         }
         ["healthz"] if read => {
             query_pairs(query, &[])?;
-            let (busy, report) = health::report(state, origin(state));
+            let (busy, report) = health::report(
+                &state.config,
+                &state.health,
+                state.started.elapsed(),
+                origin(state),
+            );
             let status = if busy {
                 StatusCode::SERVICE_UNAVAILABLE
             } else {
@@ -405,8 +409,11 @@ async fn cancel(
 
 fn recent(state: &State) -> Reply {
     // Fresh data: what ended since the last drain is included.
-    collector::drain(state);
-    let families = lock(&state.recent).report();
+    state.drain();
+    let families = {
+        let aggregates = lock(&state.aggregates);
+        aggregates.recent.report(&aggregates.families)
+    };
     json(
         StatusCode::OK,
         &RecentReport {
@@ -424,8 +431,10 @@ fn profile(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
             reset = parse_bool("reset", &value)?;
         }
     }
-    collector::drain(state);
-    let mut profile = lock(&state.profile);
+    state.drain();
+    let mut aggregates = lock(&state.aggregates);
+    let aggregates = &mut *aggregates;
+    let profile = &mut aggregates.profile;
     let report = ProfileReport {
         origin: origin(state),
         window_start: profile.window_start(),
@@ -433,7 +442,7 @@ fn profile(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
             .duration_since(profile.since())
             .unwrap_or_default()
             .as_secs_f64(),
-        routes: profile.report(),
+        routes: profile.report(&aggregates.families),
     };
     if reset {
         *profile = Profile::new();

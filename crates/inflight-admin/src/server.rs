@@ -2,8 +2,8 @@
 
 use std::io;
 use std::net::ToSocketAddrs;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -11,24 +11,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
-use crate::health::Health;
-use crate::profile::Profile;
-use crate::recent::Recent;
-use crate::watchdog::Watchdog;
+use crate::state::State;
 use crate::{AdminHandle, AdminServer, collector, routes};
 
 /// Largest request head the admin server reads; bigger ones get `431`.
 const MAX_HEAD: usize = 16 * 1024;
-
-/// Everything the handlers and the collector share.
-pub(crate) struct State {
-    pub(crate) config: AdminServer,
-    pub(crate) started: Instant,
-    pub(crate) recent: Mutex<Recent>,
-    pub(crate) profile: Mutex<Profile>,
-    pub(crate) health: Health,
-    pub(crate) watchdog: Mutex<Watchdog>,
-}
 
 pub(crate) fn start(config: AdminServer, addr: impl ToSocketAddrs) -> io::Result<AdminHandle> {
     let listener = std::net::TcpListener::bind(addr)?;
@@ -44,14 +31,7 @@ pub(crate) fn start(config: AdminServer, addr: impl ToSocketAddrs) -> io::Result
         .build()?;
     let (stop, stopped) = watch::channel(false);
     let (done_tx, done) = oneshot::channel();
-    let state = Arc::new(State {
-        recent: Mutex::new(Recent::default()),
-        profile: Mutex::new(Profile::new()),
-        health: Health::default(),
-        watchdog: Mutex::new(Watchdog::default()),
-        started: Instant::now(),
-        config,
-    });
+    let state = Arc::new(State::new(config));
     std::thread::Builder::new()
         .name("inflight-admin".into())
         .spawn(move || {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use inflight_core::{Elapsed, EntrySnapshot, Finished, Table};
+use inflight_core::{Elapsed, EntrySnapshot, FinishedRequest, Table};
 
 /// Requests reported stuck and not yet seen to end.
 #[derive(Default)]
@@ -38,21 +38,21 @@ impl Watchdog {
     }
 
     /// Reports the end of a request reported stuck.
-    pub(crate) fn ended(&mut self, finished: &Finished) {
-        if self.reported.remove(&finished.entry.id).is_some() {
-            let status = finished
-                .entry
-                .response_status
-                .map_or_else(String::new, |status| format!(", {}", status.as_u16()));
-            emit(&format!(
-                "inflight: request #{} ended after {} ({}{status}): {} {:?}",
-                finished.entry.id,
-                Elapsed(finished.duration),
-                finished.ending,
-                finished.entry.method,
-                finished.entry.uri,
-            ));
+    pub(crate) fn ended(&mut self, finished: &FinishedRequest<'_>) {
+        if self.reported.is_empty() || self.reported.remove(&finished.id()).is_none() {
+            return;
         }
+        let status = finished
+            .response_status()
+            .map_or_else(String::new, |status| format!(", {}", status.as_u16()));
+        emit(&format!(
+            "inflight: request #{} ended after {} ({}{status}): {} {:?}",
+            finished.id(),
+            Elapsed(finished.duration()),
+            finished.ending(),
+            finished.method(),
+            finished.uri(),
+        ));
     }
 }
 

@@ -14,7 +14,7 @@ use crate::current::current_entry;
 use crate::entry::Start;
 use crate::future::ResponseFuture;
 use crate::snapshot::Direction;
-use crate::table::{Table, next_id};
+use crate::table::Table;
 
 /// Tracks every request a client sends, from `call` until the caller has read the whole
 /// response body or dropped it.
@@ -153,7 +153,6 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let parent = current_entry().filter(|entry| entry.direction == Direction::Inbound);
         let mut tracked = self.table.register(Start {
-            id: next_id(),
             parent: parent.as_ref().map_or(0, |entry| entry.id),
             direction: Direction::Outbound,
             method: req.method(),

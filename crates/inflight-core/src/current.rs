@@ -245,8 +245,12 @@ impl RequestHandle {
 
     /// Forbids cancelling and terminating this request from the admin port (for work
     /// that must not be cut in the middle); such attempts get `403 Forbidden`.
-    pub fn forbid_cancel(&self) {
-        self.entry.forbid_cancel();
+    ///
+    /// Returns `false`, and forbids nothing, when an operator already asked to terminate
+    /// or cancel it: the check and the forbid are one atomic step, so either the forbid
+    /// is in before any operator's request, or the operator's request won.
+    pub fn forbid_cancel(&self) -> bool {
+        self.entry.forbid_cancel()
     }
 
     /// Runs `future` as part of this request: while it is polled this is the current

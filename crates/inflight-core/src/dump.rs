@@ -14,6 +14,9 @@ use std::fmt::{self, Write as _};
 use std::io;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::entry::{Entry, Line};
 use crate::snapshot::{Direction, Snapshot};
 use crate::table::Table;
 
@@ -35,16 +38,14 @@ impl Table {
     /// assert!(String::from_utf8(out).unwrap().starts_with("inflight: 0 inbound, 0 outbound in flight"));
     /// ```
     pub fn dump_text(&self, out: &mut impl io::Write) -> io::Result<()> {
-        // One allocation for the whole dump; each entry is let go once its line is out.
-        let mut entries = self.keyed_entries(|_| true);
+        // One vector of entries for the whole dump; each is let go once its line is out.
+        let mut entries: Vec<Option<Arc<Entry>>> =
+            self.entries_where(|_| true).into_iter().map(Some).collect();
         let view = self.view();
         let inbound = entries
             .iter()
-            .filter(|(_, _, entry)| {
-                entry
-                    .as_ref()
-                    .is_some_and(|e| e.direction == Direction::Inbound)
-            })
+            .flatten()
+            .filter(|e| e.direction == Direction::Inbound)
             .count();
         let mut buf = String::with_capacity(CHUNK + 4096);
         header(
@@ -58,10 +59,11 @@ impl Table {
         let children: HashMap<u64, usize> = entries
             .iter()
             .enumerate()
-            .filter_map(|(index, (_, _, entry))| entry.as_ref().map(|entry| (index, entry)))
+            .filter_map(|(index, entry)| entry.as_ref().map(|entry| (index, entry)))
             .filter(|(_, entry)| entry.direction == Direction::Outbound && entry.parent != 0)
             .map(|(index, entry)| (entry.id, index))
             .collect();
+        let mut mine = Vec::new();
         for direction in [Direction::Inbound, Direction::Outbound] {
             let count = if direction == Direction::Inbound {
                 inbound
@@ -74,26 +76,29 @@ impl Table {
             buf.push_str(direction.as_str());
             buf.push_str(":\n");
             for index in 0..entries.len() {
-                let Some(entry) = entries[index]
-                    .2
-                    .as_ref()
-                    .filter(|e| e.direction == direction)
+                let Some(entry) = entries[index].as_ref().filter(|e| e.direction == direction)
                 else {
                     continue;
                 };
                 buf.push_str("  ");
-                let mine = entry.dump_line(&mut buf, &view, direction == Direction::Inbound);
+                mine.clear();
+                entry.with_line(&view, |line| {
+                    write_entry_line(&mut buf, &line);
+                    if direction == Direction::Inbound {
+                        mine.extend(line.children.iter().map(|call| call.child));
+                    }
+                });
                 for child in mine.iter().filter_map(|id| children.get(id)) {
-                    if let Some(child) = &entries[*child].2 {
+                    if let Some(child) = &entries[*child] {
                         buf.push_str("    ");
-                        child.dump_line(&mut buf, &view, false);
+                        child.with_line(&view, |line| write_entry_line(&mut buf, &line));
                     }
                 }
                 // Each entry is let go as soon as its own line is written, so the entries
                 // whose requests ended meanwhile are freed a few at a time, not all at once
                 // at the end (a burst of frees that made the allocator hand memory back to
                 // the system and stall requests for tens of milliseconds).
-                entries[index].2 = None;
+                entries[index] = None;
                 if buf.len() >= CHUNK {
                     out.write_all(buf.as_bytes())?;
                     buf.clear();
@@ -103,6 +108,27 @@ impl Table {
         out.write_all(buf.as_bytes())?;
         out.flush()
     }
+}
+
+fn write_entry_line(buf: &mut String, line: &Line<'_>) {
+    write_line(
+        buf,
+        line.id,
+        line.method,
+        line.uri,
+        line.age,
+        |out| {
+            line.status.write_to(out)?;
+            if line.cancel_requested {
+                out.push_str(" (cancel requested)");
+            }
+            Ok(())
+        },
+        line.status_age,
+        line.attributes
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref())),
+    );
 }
 
 /// `inflight: 2 inbound, 6 outbound in flight (pid 14765, up 3h12m)`
@@ -179,7 +205,7 @@ impl Snapshot {
 /// `#41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s] {user=42}`
 /// and a newline, with plain string writes.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn write_line<'a>(
+fn write_line<'a>(
     buf: &mut String,
     id: u64,
     method: &str,

@@ -60,4 +60,7 @@ pub use server::{InFlight, InFlightLayer};
 #[cfg(feature = "signal")]
 pub use signal::dump_on_signal;
 pub use snapshot::{Direction, EntrySnapshot, Snapshot, StatusChange};
-pub use table::{ControlError, Ending, Finished, Table, TableBuilder, Totals, global};
+pub use table::{
+    ControlError, Ending, Finished, FinishedRequest, Subscription, Table, TableBuilder, Totals,
+    global,
+};

@@ -16,7 +16,7 @@ use crate::current::{RequestHandle, enter};
 use crate::entry::Start;
 use crate::future::ResponseFuture;
 use crate::snapshot::Direction;
-use crate::table::{Table, next_id};
+use crate::table::Table;
 
 /// Tracks every request a service serves, from `call` until its response body is over.
 ///
@@ -195,7 +195,6 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let mut tracked = self.table.register(Start {
-            id: next_id(),
             parent: 0,
             direction: Direction::Inbound,
             method: req.method(),

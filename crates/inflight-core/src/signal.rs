@@ -112,11 +112,11 @@ fn dump_all() {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone();
-    let mut out = Vec::new();
-    for table in &tables {
-        // Writing to a Vec cannot fail.
-        let _ = table.dump_text(&mut out);
-    }
+    // Streamed to stderr as it is written (in pieces of about 64 KiB), never held whole.
     // Nothing to do if stderr is gone; the process must keep serving.
-    let _ = io::stderr().lock().write_all(&out);
+    let mut err = io::stderr().lock();
+    for table in &tables {
+        let _ = table.dump_text(&mut err);
+    }
+    let _ = err.flush();
 }

@@ -1,0 +1,76 @@
+//! What the handlers, the collector and the server share.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use inflight_core::{FinishedRequest, Subscription};
+
+use crate::AdminServer;
+use crate::families::Families;
+use crate::health::Health;
+use crate::profile::Profile;
+use crate::recent::Recent;
+use crate::watchdog::Watchdog;
+
+pub(crate) struct State {
+    pub(crate) config: AdminServer,
+    pub(crate) started: Instant,
+    pub(crate) health: Health,
+    /// The table's ended requests, while this server runs.
+    pub(crate) ended: Mutex<Subscription>,
+    pub(crate) aggregates: Mutex<Aggregates>,
+}
+
+/// Everything built from finished requests.
+pub(crate) struct Aggregates {
+    pub(crate) families: Families,
+    pub(crate) recent: Recent,
+    pub(crate) profile: Profile,
+    pub(crate) watchdog: Watchdog,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::Durations,
+}
+
+impl State {
+    pub(crate) fn new(config: AdminServer) -> State {
+        State {
+            ended: Mutex::new(config.table.subscribe()),
+            aggregates: Mutex::new(Aggregates {
+                families: Families::default(),
+                recent: Recent::default(),
+                profile: Profile::new(),
+                watchdog: Watchdog::default(),
+                #[cfg(feature = "metrics")]
+                metrics: crate::metrics::Durations::default(),
+            }),
+            health: Health::default(),
+            started: Instant::now(),
+            config,
+        }
+    }
+
+    /// Takes in what ended since the last drain.
+    pub(crate) fn drain(&self) {
+        let mut ended = lock(&self.ended);
+        ended.drain(|requests| lock(&self.aggregates).record(requests));
+    }
+}
+
+impl Aggregates {
+    fn record(&mut self, requests: &[FinishedRequest<'_>]) {
+        let families: Vec<usize> = requests.iter().map(|r| self.families.of(r)).collect();
+        self.profile.record(requests, &families);
+        self.recent.record(requests, &families);
+        for request in requests {
+            self.watchdog.ended(request);
+        }
+        #[cfg(feature = "metrics")]
+        self.metrics.record(requests, &families, &self.families);
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,115 @@
+use http::{Method, Uri, Version};
+
+use super::*;
+
+fn register(table: &Table) -> Tracked {
+    let uri = Uri::from_static("/a");
+    table.register(Start {
+        parent: 0,
+        direction: Direction::Inbound,
+        method: &Method::GET,
+        uri: &uri,
+        version: Version::HTTP_11,
+        peer: None,
+        request_bytes: 0,
+        #[cfg(feature = "axum")]
+        matched_path: None,
+        history_limit: table.history_limit(),
+    })
+}
+
+#[test]
+fn a_request_outliving_its_table_leaves_the_next_table_alone() {
+    let old = Table::builder().shards(1).build();
+    let stale = register(&old);
+    drop(old);
+    // The next table gets the old table's shards back (unless another test took them).
+    let table = Table::builder().shards(1).build();
+    let live = register(&table);
+    assert_eq!(table.len(), 1);
+    drop(stale);
+    assert_eq!(table.len(), 1, "the stale request removed another one");
+    assert_eq!(table.totals().dropped_early, 0);
+    drop(live);
+    assert_eq!(table.len(), 0);
+    assert_eq!(table.totals().dropped_early, 1);
+}
+
+#[test]
+fn an_id_finds_its_request_and_never_a_later_one_in_the_same_slot() {
+    let table = Table::new();
+    let first = register(&table);
+    let id = first.id();
+    assert_eq!(table.get(id).map(|e| e.id), Some(id));
+    drop(first);
+    assert!(table.get(id).is_none());
+    // Every other slot of the page is used before this one again, and then under a new
+    // generation: the old id names nothing.
+    let many: Vec<Tracked> = (0..3000).map(|_| register(&table)).collect();
+    assert!(many.iter().all(|t| t.id() != id));
+    assert!(table.get(id).is_none());
+    assert!(matches!(
+        table.terminate(id, None),
+        Err(ControlError::NotFound(_))
+    ));
+    for tracked in &many {
+        assert_eq!(table.get(tracked.id()).map(|e| e.id), Some(tracked.id()));
+    }
+    assert!(table.get(0).is_none());
+    assert!(table.get(u64::MAX).is_none());
+}
+
+#[test]
+fn counts_are_kept_by_direction() {
+    let table = Table::new();
+    let held: Vec<Tracked> = (0..10).map(|_| register(&table)).collect();
+    assert_eq!(table.count(Direction::Inbound), 10);
+    assert_eq!(table.count(Direction::Outbound), 0);
+    assert_eq!(table.len(), 10);
+    drop(held);
+    assert_eq!(table.len(), 0);
+    let totals = table.totals_of(Direction::Inbound);
+    assert_eq!((totals.started, totals.dropped_early), (10, 10));
+    assert_eq!(table.totals_of(Direction::Outbound), Totals::default());
+}
+
+#[test]
+fn pages_of_a_burst_go_back_once_it_is_over() {
+    let table = Table::builder().shards(8).build();
+    let burst: Vec<Tracked> = (0..20_000).map(|_| register(&table)).collect();
+    assert_eq!(table.len(), 20_000);
+    drop(burst);
+    assert_eq!(table.len(), 0);
+    // Only the first page of each shard is left; ids of the pages given back do not
+    // come again when the pages are made anew.
+    let ids: std::collections::HashSet<u64> = (0..20_000)
+        .map(|_| register(&table))
+        .map(|t| {
+            let id = t.id();
+            std::mem::forget(t);
+            id
+        })
+        .collect();
+    assert_eq!(ids.len(), 20_000);
+}
+
+#[test]
+fn a_subscription_sees_ended_requests_and_entries_are_reused_meanwhile() {
+    let table = Table::new();
+    let mut ended = table.subscribe();
+    for _ in 0..100 {
+        register(&table).finish(Ending::Completed);
+    }
+    let mut seen = Vec::new();
+    assert_eq!(
+        ended.drain(|requests| seen.extend(requests.iter().map(|r| (r.id(), r.ending())))),
+        100
+    );
+    assert!(seen.iter().all(|(_, ending)| *ending == Ending::Completed));
+    assert_eq!(ended.drain(|_| {}), 0);
+    drop(ended);
+    // Without a subscriber nothing is kept.
+    register(&table).finish(Ending::Completed);
+    let mut again = table.subscribe();
+    assert_eq!(again.drain(|_| {}), 0);
+}

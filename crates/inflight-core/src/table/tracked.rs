@@ -1,0 +1,135 @@
+//! A request's hold on its place in the table, and the entries of ended requests kept
+//! for the next ones.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::finished::Ending;
+use super::id::Place;
+use super::shard::Shard;
+use crate::clock::{self, Nanos};
+use crate::entry::{Entry, Start};
+
+/// A request's place in the table, held by the layer's future and then by the response
+/// body. Dropping it removes the request as ended early; the layers call
+/// [`finish`](Tracked::finish) when they know how it ended.
+pub(crate) struct Tracked {
+    /// `None` for a request the table had no room for (it is not tracked).
+    shard: Option<&'static Shard>,
+    id: u64,
+    /// The entry; moved into the thread-local "current request" while the request's own
+    /// future or body is polled (see `current::enter`).
+    pub(crate) entry: Option<Arc<Entry>>,
+    /// For an outbound call made while serving an inbound request: that request.
+    parent: Option<Arc<Entry>>,
+}
+
+impl Tracked {
+    pub(crate) fn new(shard: &'static Shard, id: u64, entry: Arc<Entry>) -> Tracked {
+        Tracked {
+            shard: Some(shard),
+            id,
+            entry: Some(entry),
+            parent: None,
+        }
+    }
+
+    /// A request the table had no room for.
+    pub(crate) fn untracked() -> Tracked {
+        Tracked {
+            shard: None,
+            id: 0,
+            entry: None,
+            parent: None,
+        }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn set_parent(&mut self, parent: Arc<Entry>) {
+        self.parent = Some(parent);
+    }
+
+    pub(crate) fn finish(mut self, ending: Ending) {
+        self.end(ending);
+    }
+
+    fn end(&mut self, ending: Ending) {
+        let Some(shard) = self.shard.take() else {
+            return;
+        };
+        let Some(place) = Place::of(self.id) else {
+            return;
+        };
+        // The end time only matters to a subscriber.
+        let ended_at: Option<Nanos> = shard.collecting.load(Ordering::Relaxed).then(clock::now);
+        let removed = shard.lock().remove(place, ending, ended_at, &shard.counts);
+        if let Some(parent) = self.parent.take() {
+            parent.child_finished(self.id, clock::now());
+        }
+        // Whatever the lock handed back is freed or kept here, outside it.
+        if let Some(spare) = removed.spare {
+            recycle(spare);
+        }
+        drop(removed.entry);
+        drop(removed.page);
+        if let Some(entry) = self.entry.take() {
+            recycle(entry);
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.end(Ending::DroppedEarly);
+    }
+}
+
+/// Entries kept per thread for the next requests.
+const SPARE_ENTRIES_PER_THREAD: usize = 64;
+
+thread_local! {
+    /// Entries of ended requests that nothing else refers to, reused by the next
+    /// requests of this thread: a request then costs no allocation at all.
+    static SPARE_ENTRIES: RefCell<Vec<Arc<Entry>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An entry for a new request: a spare one of this thread, or a new allocation.
+#[inline]
+pub(crate) fn new_entry(start: Start<'_>, now: Nanos) -> Arc<Entry> {
+    let spare = SPARE_ENTRIES
+        .try_with(|spare| {
+            spare
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut spare| spare.pop())
+        })
+        .ok()
+        .flatten();
+    if let Some(mut entry) = spare
+        && let Some(unique) = Arc::get_mut(&mut entry)
+    {
+        unique.reset(start, now);
+        return entry;
+    }
+    Arc::new(Entry::new(start, now))
+}
+
+/// Keeps an ended request's entry for reuse if nothing else refers to it (no handle, no
+/// snapshot, no subscriber).
+#[inline]
+fn recycle(entry: Arc<Entry>) {
+    if Arc::strong_count(&entry) != 1 {
+        return;
+    }
+    let _ = SPARE_ENTRIES.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut()
+            && spare.len() < SPARE_ENTRIES_PER_THREAD
+        {
+            spare.push(entry);
+        }
+    });
+}
