@@ -192,6 +192,15 @@ impl Entry {
         }
     }
 
+    /// Drops what only some requests need (history, attributes, statuses), so a spare
+    /// entry waiting to be reused holds no more than its own size.
+    pub(crate) fn forget_detail(&mut self) {
+        *self
+            .detail
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
     /// When the response head came out: 0 if it has not, `now` if it has but its time
     /// was not read (inbound: read at the first body poll that does not end the body).
     fn head_at(&self, now: Nanos) -> Nanos {

@@ -340,9 +340,13 @@ impl Subscription {
                 .collect();
             f(&requests);
         }
-        for (index, raw) in self.merged.drain(..) {
+        for (index, mut raw) in self.merged.drain(..) {
             let returning = &mut self.returning[index];
-            if Arc::strong_count(&raw.entry) == 1 && returning.len() < returning.capacity() {
+            if returning.len() < returning.capacity()
+                && let Some(entry) = Arc::get_mut(&mut raw.entry)
+            {
+                // A spare keeps no history or attributes while it waits to be reused.
+                entry.forget_detail();
                 returning.push(raw.entry);
             }
         }
