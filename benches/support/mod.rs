@@ -4,6 +4,9 @@
 // Each bench uses a part of this.
 #![allow(dead_code)]
 
+pub mod latency;
+pub mod paired;
+
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
 use std::hint::black_box;
