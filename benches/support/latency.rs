@@ -10,7 +10,8 @@ use quanta::Clock;
 /// Longest latency recorded exactly; longer ones are recorded as this.
 const HIGHEST_NS: u64 = 60_000_000_000;
 
-fn clock() -> Clock {
+/// The process's TSC clock, calibrated once.
+pub fn clock() -> Clock {
     static CLOCK: OnceLock<Clock> = OnceLock::new();
     CLOCK.get_or_init(Clock::new).clone()
 }

@@ -89,11 +89,14 @@ where
     drain(start(service, request).into_body());
 }
 
-/// The layer over the trivial service, tracking into `table`.
+/// The layer over the trivial service, tracking into `table` (a clone of it: the service
+/// does not borrow `table`).
 pub fn tracked(
     table: &Table,
-) -> impl Service<Req, Response = Response<TrackedBody<Full<Bytes>>>, Error = Infallible> + Clone + Send
-{
+) -> impl Service<Req, Response = Response<TrackedBody<Full<Bytes>>>, Error = Infallible>
++ Clone
++ Send
++ use<> {
     InFlightLayer::with_table(table.clone()).layer(hello())
 }
 
