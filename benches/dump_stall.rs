@@ -119,7 +119,11 @@ fn main() {
         longest as f64 / 1e6,
         STALL_LIMIT.as_millis(),
         runs.len(),
-        if over == 0 { "target met" } else { "target not met" }
+        if over == 0 {
+            "target met"
+        } else {
+            "target not met"
+        }
     );
 }
 

@@ -132,8 +132,7 @@ pub fn measure(admin: &Admin, mut run: impl FnMut() -> u64) -> Option<AdminCost>
     let idle_before = (admin.cpu_ns()?, Instant::now());
     std::thread::sleep(Duration::from_millis(500));
     let before = admin.cpu_ns()?;
-    let idle_ns_per_s =
-        (before - idle_before.0) as f64 / idle_before.1.elapsed().as_secs_f64();
+    let idle_ns_per_s = (before - idle_before.0) as f64 / idle_before.1.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut requests = 0;
     while requests == 0 || started.elapsed() < Duration::from_secs(1) {

@@ -70,6 +70,8 @@ impl Latencies {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Histogram<u64>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

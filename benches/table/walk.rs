@@ -139,12 +139,20 @@ pub fn report(entries: usize, rounds: usize, phase: Duration) {
     let took = best(&mut || {
         walk_dash(&dash, &mut out);
     });
-    println!("{:<44} {:>8.1} ms", "dashmap: Arcs out, then lines", ms(took));
+    println!(
+        "{:<44} {:>8.1} ms",
+        "dashmap: Arcs out, then lines",
+        ms(took)
+    );
     let mut slab = slab_filled(entries);
     let took = best(&mut || {
         walk_slab(&mut slab, &mut out);
     });
-    println!("{:<44} {:>8.1} ms", "sharded_slab: same, through &mut only", ms(took));
+    println!(
+        "{:<44} {:>8.1} ms",
+        "sharded_slab: same, through &mut only",
+        ms(took)
+    );
     drop(slab);
     let table = inflight::Table::new();
     let held = support::fill(&table, entries);
@@ -152,7 +160,11 @@ pub fn report(entries: usize, rounds: usize, phase: Duration) {
         out.clear();
         table.dump_text(&mut out).expect("writing to a Vec");
     });
-    println!("{:<44} {:>8.1} ms", "inflight: dump_text (sorted, as text)", ms(took));
+    println!(
+        "{:<44} {:>8.1} ms",
+        "inflight: dump_text (sorted, as text)",
+        ms(took)
+    );
 
     println!();
     println!(
@@ -180,9 +192,7 @@ pub fn report(entries: usize, rounds: usize, phase: Duration) {
         rounds,
         phase,
         || {
-            table
-                .dump_text(&mut Vec::new())
-                .expect("writing to a Vec");
+            table.dump_text(&mut Vec::new()).expect("writing to a Vec");
         },
         || support::call_and_drain(&mut service, request("/hello?x=1")),
     );
