@@ -1,6 +1,6 @@
 //! What does tracking add to a request? Call + body drain of a trivial service, bare and
-//! behind each layer, on one thread, on two threads at once, and with 100k requests
-//! already in flight.
+//! behind each layer: on one thread, on two threads at once, with 100k requests already
+//! in flight, and oversubscribed (4 threads per core, each request timed).
 //!
 //! ```text
 //! cargo bench --bench overhead             # criterion runs, then the paired summary
@@ -12,27 +12,32 @@
 //! is measured is the layer and nothing else. The summary runs every variant in the same
 //! rounds (order rotated each round) and reports the median of per-round differences
 //! against the bare service, which holds up better on a noisy machine than differences of
-//! separate criterion runs.
+//! separate criterion runs. It ends with the admin thread's CPU per finished request and
+//! the targets, measured against TraceLayer in the same run.
 
+#[path = "overhead/admin.rs"]
+mod admin;
 mod support;
+#[path = "overhead/targets.rs"]
+mod targets;
 
 use std::hint::black_box;
-use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
+use criterion::Criterion;
 use http::Response;
 use http_body::Body;
 use tower::{Layer, Service};
 
+use admin::Admin;
+use support::latency::Latencies;
+use support::paired::{self, Runner};
 use support::{Req, call_and_drain, hello, request, start};
 
 /// In flight during the "100k in flight" scenario.
 const HELD: usize = 100_000;
-
-/// Runs a batch of `n` requests and says how long it took (on the slower thread when
-/// several run at once).
-type Runner = Box<dyn FnMut(u64) -> Duration>;
+/// Threads per core in the oversubscribed scenario.
+const OVERSUBSCRIBED_PER_CORE: usize = 4;
 
 /// One request: build it, call the service, drain the body.
 #[inline]
@@ -42,51 +47,6 @@ where
     B: Body,
 {
     call_and_drain(service, request("/hello?x=1"));
-}
-
-fn one_thread<S, B>(mut service: S) -> Runner
-where
-    S: Service<Req, Response = Response<B>> + 'static,
-    B: Body,
-{
-    Box::new(move |n| {
-        let started = Instant::now();
-        for _ in 0..n {
-            one(&mut service);
-        }
-        started.elapsed()
-    })
-}
-
-fn two_threads<S, B>(service: S) -> Runner
-where
-    S: Service<Req, Response = Response<B>> + Clone + Send + 'static,
-    B: Body,
-{
-    Box::new(move |n| {
-        let barrier = Barrier::new(2);
-        std::thread::scope(|scope| {
-            let threads: Vec<_> = (0..2)
-                .map(|_| {
-                    let mut service = service.clone();
-                    let barrier = &barrier;
-                    scope.spawn(move || {
-                        barrier.wait();
-                        let started = Instant::now();
-                        for _ in 0..n {
-                            one(&mut service);
-                        }
-                        started.elapsed()
-                    })
-                })
-                .collect();
-            threads
-                .into_iter()
-                .map(|thread| thread.join().expect("bench thread"))
-                .max()
-                .unwrap_or_default()
-        })
-    })
 }
 
 fn with_held<S, B>(mut service: S) -> Runner
@@ -108,65 +68,114 @@ where
     })
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scenario {
     OneThread,
     TwoThreads,
     Held,
+    Oversubscribed,
+}
+
+/// One variant of a scenario: its runner, and what it needs kept alive or read after.
+struct Variant {
+    name: &'static str,
+    runner: Runner,
+    /// Per-request latencies (oversubscribed only).
+    latencies: Latencies,
+    admin: Option<Admin>,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 3] = [Scenario::OneThread, Scenario::TwoThreads, Scenario::Held];
+    const ALL: [Scenario; 4] = [
+        Scenario::OneThread,
+        Scenario::TwoThreads,
+        Scenario::Held,
+        Scenario::Oversubscribed,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Scenario::OneThread => "one_thread",
             Scenario::TwoThreads => "two_threads",
             Scenario::Held => "100k_in_flight",
+            Scenario::Oversubscribed => "oversubscribed",
         }
     }
 
-    fn runner<S, B>(self, service: S) -> Runner
+    /// Requests a runner finishes for a batch of `n`.
+    fn requests(self, n: u64) -> u64 {
+        match self {
+            Scenario::OneThread | Scenario::Held => n,
+            Scenario::TwoThreads => 2 * n,
+            Scenario::Oversubscribed => n * cores() as u64,
+        }
+    }
+
+    fn runner<S, B>(self, service: S, latencies: &Latencies) -> Runner
     where
         S: Service<Req, Response = Response<B>> + Clone + Send + 'static,
         B: Body + 'static,
     {
+        if self == Scenario::Held {
+            return with_held(service);
+        }
+        let worker = move || {
+            let mut service = service.clone();
+            move || one(&mut service)
+        };
         match self {
-            Scenario::OneThread => one_thread(service),
-            Scenario::TwoThreads => two_threads(service),
-            Scenario::Held => with_held(service),
+            Scenario::OneThread | Scenario::Held => paired::one_thread(worker()),
+            Scenario::TwoThreads => paired::on_threads(2, 2, worker, None),
+            Scenario::Oversubscribed => paired::on_threads(
+                OVERSUBSCRIBED_PER_CORE * cores(),
+                cores(),
+                worker,
+                Some(latencies.clone()),
+            ),
         }
     }
 
     /// Every variant, each with its own table or counter, bare first.
-    fn variants(self) -> Vec<(&'static str, Runner)> {
-        let table = || inflight::Table::new();
+    fn variants(self) -> Vec<Variant> {
+        let variant = |name, runner: fn(Scenario, &Latencies) -> (Runner, Option<Admin>)| {
+            let latencies = Latencies::default();
+            let (runner, admin) = runner(self, &latencies);
+            Variant {
+                name,
+                runner,
+                latencies,
+                admin,
+            }
+        };
         vec![
-            ("bare", self.runner(hello())),
-            (
-                "inflight",
-                self.runner(inflight::InFlightLayer::with_table(table()).layer(hello())),
-            ),
-            (
-                "inflight_request_extension",
-                self.runner(
-                    inflight::InFlightLayer::with_table(table())
-                        .request_extension(true)
-                        .layer(hello()),
-                ),
-            ),
-            (
-                "tower_http_in_flight_requests",
-                self.runner(
-                    tower_http::metrics::InFlightRequestsLayer::pair()
-                        .0
-                        .layer(hello()),
-                ),
-            ),
-            (
-                "tower_http_trace",
-                self.runner(tower_http::trace::TraceLayer::new_for_http().layer(hello())),
-            ),
+            variant("bare", |s, l| (s.runner(hello(), l), None)),
+            variant("inflight", |s, l| {
+                let layer = inflight::InFlightLayer::with_table(inflight::Table::new());
+                (s.runner(layer.layer(hello()), l), None)
+            }),
+            variant("inflight_admin", |s, l| {
+                let table = inflight::Table::new();
+                let admin = Admin::bind(&table);
+                let layer = inflight::InFlightLayer::with_table(table);
+                (s.runner(layer.layer(hello()), l), Some(admin))
+            }),
+            variant("inflight_request_extension", |s, l| {
+                let layer = inflight::InFlightLayer::with_table(inflight::Table::new())
+                    .request_extension(true);
+                (s.runner(layer.layer(hello()), l), None)
+            }),
+            variant("tower_http_in_flight_requests", |s, l| {
+                let layer = tower_http::metrics::InFlightRequestsLayer::pair().0;
+                (s.runner(layer.layer(hello()), l), None)
+            }),
+            variant("tower_http_trace", |s, l| {
+                let layer = tower_http::trace::TraceLayer::new_for_http();
+                (s.runner(layer.layer(hello()), l), None)
+            }),
         ]
     }
 }
@@ -177,70 +186,59 @@ fn criterion_runs(c: &mut Criterion) {
         group
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3));
-        for (name, mut runner) in scenario.variants() {
-            bench(&mut group, name, &mut runner);
+        for mut variant in scenario.variants() {
+            group.bench_function(variant.name, |b| b.iter_custom(&mut variant.runner));
         }
         group.finish();
     }
 }
 
-fn bench(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, runner: &mut Runner) {
-    group.bench_function(name, |b| b.iter_custom(&mut *runner));
-}
-
-/// Every variant of every scenario in the same rounds: median ns per request, and the
-/// median over rounds of (variant − bare) measured in that round.
+/// Every variant of every scenario in the same rounds, then the admin thread's cost and
+/// the targets.
 fn paired_summary(rounds: usize, batch: u64) {
-    println!();
-    println!("paired summary: {rounds} rounds of {batch} requests per variant, order rotated");
-    println!(
-        "{:<16} {:<30} {:>10} {:>10} {:>16}",
-        "scenario", "variant", "ns/req", "added ns", "added ns p25-p75"
-    );
+    let mut results = targets::Results::default();
+    paired::print_header(&format!(
+        "paired summary: {rounds} rounds of {batch} requests per variant, order rotated; \
+         oversubscribed: {} threads on {} cores",
+        OVERSUBSCRIBED_PER_CORE * cores(),
+        cores()
+    ));
     for scenario in Scenario::ALL {
         let mut variants = scenario.variants();
-        // Warm up: fault in pages, fill slabs, settle clocks.
-        for (_, runner) in variants.iter_mut() {
-            runner(batch / 4);
+        let mut runners: Vec<&mut Runner> = variants.iter_mut().map(|v| &mut v.runner).collect();
+        paired::warm_up(&mut runners, batch);
+        for variant in &variants {
+            variant.latencies.reset();
         }
-        let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); variants.len()];
-        for round in 0..rounds {
-            let count = variants.len();
-            for k in 0..count {
-                let index = (round + k) % count;
-                let elapsed = (variants[index].1)(batch);
-                times[index].push(elapsed.as_nanos() as f64 / batch as f64);
+        let mut runners: Vec<&mut Runner> = variants.iter_mut().map(|v| &mut v.runner).collect();
+        let lines = paired::rounds(&mut runners, rounds, batch);
+        for (variant, line) in variants.iter().zip(lines) {
+            paired::print_line(scenario.name(), variant.name, &line);
+            results.lines.push((scenario.name(), variant.name, line));
+        }
+        if scenario == Scenario::Oversubscribed {
+            for variant in &variants {
+                results
+                    .latencies
+                    .push((variant.name, variant.latencies.quantiles()));
             }
         }
-        for (index, (name, _)) in variants.iter().enumerate() {
-            let mut added: Vec<f64> = times[index]
-                .iter()
-                .zip(&times[0])
-                .map(|(variant, bare)| variant - bare)
-                .collect();
-            let mut own = times[index].clone();
-            println!(
-                "{:<16} {:<30} {:>10.1} {:>10.1} {:>7.1} .. {:>6.1}",
-                scenario.name(),
-                name,
-                quantile(&mut own, 0.5),
-                quantile(&mut added, 0.5),
-                quantile(&mut added, 0.25),
-                quantile(&mut added, 0.75),
-            );
+        for variant in variants.iter_mut() {
+            if let Some(admin) = &variant.admin {
+                let runner = &mut variant.runner;
+                let cost = admin::measure(admin, || {
+                    runner(batch);
+                    scenario.requests(batch)
+                });
+                results.admin.push((scenario.name(), cost));
+            }
         }
     }
-}
-
-fn quantile(values: &mut [f64], q: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let index = ((values.len() - 1) as f64 * q).round() as usize;
-    values[index]
+    results.print();
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let benchmarking = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
     let filter = args.iter().find(|a| !a.starts_with('-'));
 
     if filter.is_none_or(|f| f != "summary") {
@@ -249,16 +247,9 @@ fn main() {
         criterion.final_summary();
     }
 
-    if benchmarking && filter.is_none_or(|f| f == "summary") {
-        let rounds = env_number("INFLIGHT_BENCH_ROUNDS", 31);
-        let batch = env_number("INFLIGHT_BENCH_BATCH", 100_000);
+    if paired::benchmarking() && filter.is_none_or(|f| f == "summary") {
+        let rounds = paired::env_number("INFLIGHT_BENCH_ROUNDS", 31);
+        let batch = paired::env_number("INFLIGHT_BENCH_BATCH", 100_000);
         paired_summary(rounds as usize, batch);
     }
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

@@ -7,15 +7,22 @@
 # throughputs holds up on a noisy machine where absolute numbers do not. Rounds alternate
 # which server gets which port and which wrk starts first.
 #
-#   bash benches/wrk.sh                    # none vs inflight, then none vs none (control)
-#   LAYER=trace bash benches/wrk.sh        # none vs another layer
-#   ROUNDS=5 DURATION=10 CONNECTIONS=32 bash benches/wrk.sh
+#   bash benches/wrk.sh                    # none vs inflight+admin, then none vs none (control)
+#   LAYER=inflight bash benches/wrk.sh     # the layer alone, no admin port
+#   LAYER=trace bash benches/wrk.sh        # or tower-http-inflight
+#   ROUNDS=9 DURATION=10 CONNECTIONS=32 bash benches/wrk.sh
+#
+# LAYER is one of bench_server's --layer values, or inflight+admin: the layer with the
+# admin port on (an AdminServer on the same table, a Prometheus recorder installed), as a
+# service following the README runs it. The end gives the loss, 1 - median(LAYER/none),
+# beside the same against the control's median, and says whether the target (<= 1 %) is
+# met only when the control itself is within 1 % of 1.
 #
 # Needs wrk (apt-get install wrk) and taskset (util-linux), and two CPUs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LAYER=${LAYER:-inflight}
+LAYER=${LAYER:-inflight+admin}
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -45,7 +52,12 @@ cleanup() {
 trap cleanup EXIT
 
 start_server() { # layer port
-  taskset -c "$SERVER_CPU" "$SERVER" --listen "127.0.0.1:$2" --threads 1 --layer "$1" \
+  local flags=(--layer "$1")
+  if [[ "$1" == *+admin ]]; then
+    # The admin thread shares the server's cpu, as it would in production.
+    flags=(--layer "${1%+admin}" --admin 127.0.0.1:0)
+  fi
+  taskset -c "$SERVER_CPU" "$SERVER" --listen "127.0.0.1:$2" --threads 1 "${flags[@]}" \
     2>/dev/null &
   PIDS+=($!)
   for _ in $(seq 1 100); do
@@ -79,7 +91,16 @@ rps() {
   awk '/^Requests\/sec:/ { print $2 }' "$1"
 }
 
-# One set of rounds: base layer vs other layer; prints one line per round and the median.
+# Median, quartiles and range of numbers, one per line: "median p25 p75 min max".
+spread() {
+  sort -g | awk '{ v[NR] = $1 }
+    function q(p,   i, f) { i = 1 + (NR - 1) * p; f = int(i); return v[f] + (i - f) * (v[f + 1] - v[f]) }
+    END { printf "%.4f %.4f %.4f %.4f %.4f\n", q(0.5), q(0.25), q(0.75), v[1], v[NR] }'
+}
+
+# One set of rounds: base layer vs other layer; prints one line per round and the median;
+# leaves the ratios in RATIOS.
+RATIOS=()
 compare() { # base other
   local base=$1 other=$2 ratios=()
   echo "== $base vs $other: $ROUNDS rounds of ${DURATION}s, $CONNECTIONS connections each," \
@@ -126,14 +147,27 @@ compare() { # base other
     printf 'round %d: %-16s %8.0f req/s  %-16s %8.0f req/s  ratio %s  (%s)\n' \
       "$round" "$base:$base_port" "$a" "$other:$other_port" "$b" "$ratio" "$busy"
   done
-  local median
-  median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-  echo "median ratio $other/$base: $median  (loss $(awk -v m="$median" 'BEGIN { printf "%.2f%%", (1 - m) * 100 }'))"
+  local median p25 p75 min max
+  read -r median p25 p75 min max < <(printf '%s\n' "${ratios[@]}" | spread)
+  echo "median ratio $other/$base: $median  (p25-p75 $p25-$p75, rounds $min-$max;" \
+    "loss $(awk -v m="$median" 'BEGIN { printf "%.2f%%", (1 - m) * 100 }'))"
+  RATIOS=("${ratios[@]}")
 }
 
 echo "wrk.sh: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 compare none "$LAYER"
+MEASURED=("${RATIOS[@]}")
 if [[ "$CONTROL" == 1 ]]; then
   compare none none
+  read -r measured _ < <(printf '%s\n' "${MEASURED[@]}" | spread)
+  read -r control _ < <(printf '%s\n' "${RATIOS[@]}" | spread)
+  awk -v layer="$LAYER" -v m="$measured" -v c="$control" 'BEGIN {
+    loss = (1 - m) * 100; relative = (1 - m / c) * 100; off = (c - 1) * 100
+    printf "== %s: loss %.2f%% (median %.4f); against the control median %.4f: %.2f%%\n",
+      layer, loss, m, c, relative
+    if (off > 1 || off < -1)
+      printf "   the control is off by %.2f%%: this run can tell neither way whether the loss is <= 1%%\n", off
+    else
+      printf "   target loss <= 1%%: %s\n", (loss <= 1 && relative <= 1) ? "met" : "not met"
+  }'
 fi

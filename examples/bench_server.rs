@@ -1,9 +1,11 @@
 //! A hello-world hyper server for load tests: the same server with no layer, with
 //! `InFlightLayer`, or with one of tower-http's layers, so `benches/wrk.sh` can compare
-//! their throughput.
+//! their throughput. `--admin` adds what a service following the README runs beside the
+//! layer: the admin port on the global table, with a Prometheus recorder installed.
 //!
 //! ```text
 //! cargo run --release --example bench_server -- --listen 127.0.0.1:8080 --layer inflight
+//! cargo run --release --example bench_server -- --layer inflight --admin 127.0.0.1:0
 //! wrk -t1 -c32 -d10s http://127.0.0.1:8080/hello
 //! ```
 
@@ -18,15 +20,19 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use inflight::admin::{AdminHandle, AdminServer};
+use metrics_exporter_prometheus::PrometheusBuilder;
 use tokio::net::TcpListener;
 use tower::{Layer, Service, service_fn};
 
 const USAGE: &str = "\
-usage: bench_server [--listen ADDR] [--threads N] [--layer LAYER]
+usage: bench_server [--listen ADDR] [--threads N] [--layer LAYER] [--admin ADDR]
 
   --listen ADDR   where to listen (default 127.0.0.1:8080)
   --threads N     tokio worker threads (default 1)
   --layer LAYER   none | inflight | tower-http-inflight | trace (default none)
+  --admin ADDR    also serve the admin port of the global table there (port 0: any),
+                  with a Prometheus recorder installed and its /metrics
 
 Every path answers 200 with \"hello\\n\".
 ";
@@ -43,6 +49,7 @@ struct Options {
     listen: SocketAddr,
     threads: usize,
     layer: Which,
+    admin: Option<SocketAddr>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -50,6 +57,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         threads: 1,
         layer: Which::None,
+        admin: None,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -90,6 +98,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
                     }
                 };
             }
+            "--admin" => {
+                let text = value("--admin")?;
+                options.admin = Some(text.parse().map_err(|_| {
+                    format!("--admin: {text:?} is not an address like 127.0.0.1:9084")
+                })?);
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -129,7 +143,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// The admin port on the global table, as a service following the README starts it:
+/// metrics recorded through a Prometheus recorder, rendered at `/metrics`.
+fn start_admin(addr: SocketAddr) -> Result<AdminHandle, String> {
+    let prometheus = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    let upkeep = prometheus.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    let admin = AdminServer::new(inflight::global().clone())
+        .metrics_endpoint(move || prometheus.render())
+        .bind(addr)
+        .map_err(|e| format!("cannot start the admin port on {addr}: {e}"))?;
+    eprintln!("bench_server: admin port on http://{}", admin.local_addr());
+    Ok(admin)
+}
+
 async fn run(options: Options) -> Result<(), String> {
+    // Kept for the life of the server (dropping the handle would not stop it anyway).
+    let _admin = options.admin.map(start_admin).transpose()?;
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;

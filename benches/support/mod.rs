@@ -4,6 +4,9 @@
 // Each bench uses a part of this.
 #![allow(dead_code)]
 
+pub mod latency;
+pub mod paired;
+
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
 use std::hint::black_box;
@@ -86,11 +89,14 @@ where
     drain(start(service, request).into_body());
 }
 
-/// The layer over the trivial service, tracking into `table`.
+/// The layer over the trivial service, tracking into `table` (a clone of it: the service
+/// does not borrow `table`).
 pub fn tracked(
     table: &Table,
-) -> impl Service<Req, Response = Response<TrackedBody<Full<Bytes>>>, Error = Infallible> + Clone + Send
-{
+) -> impl Service<Req, Response = Response<TrackedBody<Full<Bytes>>>, Error = Infallible>
++ Clone
++ Send
++ use<> {
     InFlightLayer::with_table(table.clone()).layer(hello())
 }
 
