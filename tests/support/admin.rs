@@ -278,8 +278,8 @@ pub async fn serve_slow_upstream(delay: Duration) -> SocketAddr {
 
 /// Starts `server` on a fresh loopback port; returns its handle and a client for it.
 ///
-/// The server starts keeping finished requests at its first drain; asking `/recent` once
-/// makes sure that has happened before the test's requests end.
+/// The server subscribes to finished requests when it binds; asking `/recent` once makes
+/// sure it answers before the test's requests start.
 pub async fn start_admin(server: AdminServer) -> (AdminHandle, Http) {
     let handle = server.bind("127.0.0.1:0").expect("bind the admin port");
     let http = Http::new(handle.local_addr());

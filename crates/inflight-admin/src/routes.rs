@@ -381,7 +381,8 @@ async fn cancel(
     let grace = grace.unwrap_or(state.config.default_grace);
     let table = state.config.table.clone();
     let before = table.cancel(id, message.clone()).map_err(control_failure)?;
-    // Escalate if the handler does not finish in time. Ids are never reused, so this
+    // Escalate if the handler does not finish in time. An id names one use of a slot (its
+    // generation moves on when the request ends), so this
     // cannot hit another request.
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;
