@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response};
 use http_body::{Body, Frame};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
@@ -139,6 +140,9 @@ where
 }
 
 /// Serves `service` behind an `InFlightLayer` on `table`.
+///
+/// The layer makes up an empty `B::default()` body for a request terminated before its
+/// head, so the test bodies, which have no `Default`, go in a box that does, as axum's do.
 pub async fn serve_tracked<S, B>(table: &Table, service: S) -> SocketAddr
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
@@ -147,7 +151,29 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(service)).await
+    serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(boxed(service))).await
+}
+
+/// Boxes the response bodies of `service`, for layers that need a `Default` body.
+pub fn boxed<S, B>(
+    service: S,
+) -> impl Service<
+    Request<Incoming>,
+    Response = Response<UnsyncBoxBody<Bytes, BoxError>>,
+    Error = S::Error,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    service.map_response(|response: Response<B>| {
+        response.map(|body| body.map_err(Into::into).boxed_unsync())
+    })
 }
 
 pub type PlainClient = Client<HttpConnector, Empty<Bytes>>;
