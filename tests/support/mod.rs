@@ -139,6 +139,39 @@ where
     addr
 }
 
+/// Serves a tower service on a fresh loopback port with hyper-util's server, which speaks
+/// HTTP/1.1 and HTTP/2 over plain TCP (h2c with prior knowledge), whichever the client
+/// opens with.
+pub async fn serve_both_versions<S, B>(service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _peer)) = listener.accept().await else {
+                continue;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    service.clone().oneshot(req)
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 /// Serves `service` behind an `InFlightLayer` on `table`.
 ///
 /// The layer makes up an empty `B::default()` body for a request terminated before its
@@ -181,6 +214,13 @@ pub type PlainClient = Client<HttpConnector, Empty<Bytes>>;
 /// An untracked HTTP/1 client.
 pub fn client() -> PlainClient {
     Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// An untracked client that speaks only HTTP/2, over plain TCP (h2c with prior knowledge).
+pub fn h2_client() -> PlainClient {
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http()
 }
 
 /// A client whose calls are tracked in `table`.
