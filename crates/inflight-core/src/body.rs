@@ -26,9 +26,9 @@ pin_project_lite::pin_project! {
     /// takes the truncated body for a whole one. Tell the two apart with
     /// `error.downcast_ref::<inflight::Terminated>()`.
     ///
-    /// A `TrackedBody` always holds a `B`: a response the layer made up because the request
-    /// was terminated before its head had `B::default()` as its body. The
-    /// [`Default`] body is an untracked, empty one, which lets layers that make up
+    /// A `TrackedBody` always holds a `B`: when a request is terminated before its head,
+    /// the response the layer makes up has `B::default()` as its body. The [`Default`]
+    /// `TrackedBody` is an untracked `B::default()`, which lets layers that make up
     /// responses of their own, such as tower-http's `TimeoutLayer`, wrap
     /// [`InFlightLayer`](crate::InFlightLayer).
     pub struct TrackedBody<B> {
