@@ -259,11 +259,12 @@ async fn kill_terminates_the_request_and_its_caller_gets_503() {
         .expect("the caller got an answer at once")
         .expect("the request task");
     assert_eq!(answer.status, 503, "{answer:?}");
-    assert!(
-        answer.text().contains("stuck on slownode"),
-        "the caller reads the message: {:?}",
-        answer.text()
+    assert_eq!(
+        answer.header(inflight::TERMINATED_HEADER),
+        Some("stuck on slownode"),
+        "the caller reads the message: {answer:?}"
     );
+    assert!(answer.body.is_empty(), "{answer:?}");
     eventually(
         "the killed request and its call to leave the table",
         || async {

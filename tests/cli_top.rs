@@ -200,7 +200,11 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
         .expect("the caller got an answer at once")
         .expect("the request task");
     assert_eq!(answer.status, 503, "{answer:?}");
-    assert!(answer.text().contains("stuck in the test"), "{answer:?}");
+    assert_eq!(
+        answer.header(inflight::TERMINATED_HEADER),
+        Some("stuck in the test"),
+        "{answer:?}"
+    );
     let admin = a.admin_client();
     eventually("the demo to no longer list it", || async {
         let requests = listed(&admin).await;

@@ -5,8 +5,11 @@
 #![allow(dead_code)]
 
 mod gate;
+mod serve;
 #[allow(unused_imports)]
 pub use gate::Gate;
+#[allow(unused_imports)]
+pub use serve::{boxed, serve_axum, serve_both_versions, serve_hyper, serve_tracked};
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -18,18 +21,17 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::{Method, Request, Response};
+use http::{Method, Request};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Empty};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use inflight::{InFlightClient, InFlightClientLayer, Snapshot, Table};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tower::{Layer, Service, ServiceExt};
+use tower::Layer;
 
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -91,70 +93,18 @@ pub async fn wait_until_empty(table: &Table) {
     .await;
 }
 
-/// Serves `router` on a fresh loopback port with axum, peers in `ConnectInfo`.
-pub async fn serve_axum(router: axum::Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    addr
-}
-
-/// Serves a tower service on a fresh loopback port with hyper's HTTP/1 server, one task per
-/// connection; each request carries the peer's `SocketAddr` in its extensions.
-pub async fn serve_hyper<S, B>(service: S) -> SocketAddr
-where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, peer)) = listener.accept().await else {
-                continue;
-            };
-            let service = service.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                    req.extensions_mut().insert(peer);
-                    service.clone().oneshot(req)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
-/// Serves `service` behind an `InFlightLayer` on `table`.
-pub async fn serve_tracked<S, B>(table: &Table, service: S) -> SocketAddr
-where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(service)).await
-}
-
 pub type PlainClient = Client<HttpConnector, Empty<Bytes>>;
 
 /// An untracked HTTP/1 client.
 pub fn client() -> PlainClient {
     Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// An untracked client that speaks only HTTP/2, over plain TCP (h2c with prior knowledge).
+pub fn h2_client() -> PlainClient {
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http()
 }
 
 /// A client whose calls are tracked in `table`.

@@ -4,40 +4,46 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, Response, StatusCode, header};
 use http_body::{Body, Frame, SizeHint};
 
 use crate::clock;
 use crate::current::enter;
-use crate::future::TERMINATED_HEADER;
 use crate::table::{Ending, Tracked};
+use crate::terminate::{self, BoxError};
 
 pin_project_lite::pin_project! {
-    /// A response body whose request stays in the table until the body is over: end of
-    /// stream (also noticed right after the last data frame, since hyper stops polling
-    /// once it has written `Content-Length` bytes), an error, or the body being dropped.
+    /// The response body of [`InFlight`](crate::InFlight): its request stays in the table
+    /// until the body is over: end of stream (also noticed right after the last data frame,
+    /// since hyper stops polling once it has written `Content-Length` bytes), an error, or
+    /// the body being dropped.
     ///
-    /// `Data` and `Error` are the inner body's. When an operator terminates the request
-    /// while its body is being sent, the body is cut short: it ends with an
-    /// `inflight-terminated: operator` trailer (a `Content-Length` response is left
-    /// incomplete, which HTTP/1.1 clients see as an error).
+    /// `Data` is the inner body's. The error type is `Box<dyn Error + Send + Sync>`, as for
+    /// tower-http's `TimeoutBody`: the inner body's error, or a
+    /// [`Terminated`](crate::Terminated) when an operator terminated the request while its
+    /// body was under way. That error is what makes the cut visible: hyper closes an
+    /// HTTP/1 connection without the last chunk and resets an HTTP/2 stream, so no client
+    /// takes the truncated body for a whole one. Tell the two apart with
+    /// `error.downcast_ref::<inflight::Terminated>()`.
+    ///
+    /// A `TrackedBody` always holds a `B`: when a request is terminated before its head,
+    /// the response the layer makes up has `B::default()` as its body. The [`Default`]
+    /// `TrackedBody` is an untracked `B::default()`, which lets layers that make up
+    /// responses of their own, such as tower-http's `TimeoutLayer`, wrap
+    /// [`InFlightLayer`](crate::InFlightLayer).
     pub struct TrackedBody<B> {
         #[pin]
-        inner: Inner<B>,
-        state: Option<BodyState>,
+        inner: B,
+        state: State,
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The body itself, or the text of a response the layer made up (one field, so the
-    /// wrapper stays small: responses are moved around a lot).
-    #[project = InnerProj]
-    enum Inner<B> {
-        Body { #[pin] body: B },
-        // Made up by the layer; `None` once sent, or when a body was cut.
-        Message { text: Option<Bytes> },
-    }
+enum State {
+    /// Not tracked: its request had already ended, or never was in the table.
+    Untracked,
+    Tracking(BodyState),
+    /// Terminated while under way: the error is out, the body is over.
+    Cut,
 }
 
 /// `BodyState::remaining` when the body did not announce its size.
@@ -56,74 +62,65 @@ impl<B> TrackedBody<B> {
     /// A body that is not tracked (its request already ended).
     pub(crate) fn untracked(body: B) -> TrackedBody<B> {
         TrackedBody {
-            inner: Inner::Body { body },
-            state: None,
+            inner: body,
+            state: State::Untracked,
         }
     }
 
-    /// The body of a response made up by the layer.
-    pub(crate) fn message(text: Bytes) -> TrackedBody<B> {
-        TrackedBody {
-            inner: Inner::Message { text: Some(text) },
-            state: None,
-        }
+    /// Whether an operator's termination cut this body short.
+    pub(crate) fn is_cut(&self) -> bool {
+        matches!(self.state, State::Cut)
     }
 
-    /// The inner body; `None` for a response the layer made up after a termination.
-    pub fn get_ref(&self) -> Option<&B> {
-        match &self.inner {
-            Inner::Body { body } => Some(body),
-            Inner::Message { .. } => None,
-        }
+    /// The inner body.
+    pub fn get_ref(&self) -> &B {
+        &self.inner
     }
 
     /// The inner body, mutably.
-    pub fn get_mut(&mut self) -> Option<&mut B> {
-        match &mut self.inner {
-            Inner::Body { body } => Some(body),
-            Inner::Message { .. } => None,
-        }
+    pub fn get_mut(&mut self) -> &mut B {
+        &mut self.inner
     }
 
     /// The inner body; its request ends as dropped early if it was still tracked.
-    pub fn into_inner(self) -> Option<B> {
-        match self.inner {
-            Inner::Body { body } => Some(body),
-            Inner::Message { .. } => None,
-        }
+    pub fn into_inner(self) -> B {
+        self.inner
+    }
+}
+
+impl<B: Default> Default for TrackedBody<B> {
+    /// An empty body that is not tracked.
+    fn default() -> Self {
+        TrackedBody::untracked(B::default())
     }
 }
 
 impl<B> Body for TrackedBody<B>
 where
     B: Body,
-    B::Data: From<Bytes>,
+    B::Error: Into<BoxError>,
 {
     type Data = B::Data;
-    type Error = B::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        let mut this = self.project();
-        let mut inner = match this.inner.as_mut().project() {
-            InnerProj::Body { body } => body,
-            InnerProj::Message { text } => {
-                return Poll::Ready(text.take().map(|text| Ok(Frame::data(text.into()))));
-            }
-        };
-        let Some(state) = this.state.as_mut() else {
-            return inner.poll_frame(cx);
+    ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
+        let this = self.project();
+        let mut inner = this.inner;
+        let state = match this.state {
+            State::Tracking(state) => state,
+            State::Untracked => return inner.poll_frame(cx).map_err(Into::into),
+            State::Cut => return Poll::Ready(None),
         };
         if state.tracked.entry.as_ref().is_some_and(|e| e.terminated()) {
-            this.inner.set(Inner::Message { text: None });
-            if let Some(state) = this.state.take() {
-                state.tracked.finish(Ending::Terminated);
-            }
-            let mut trailers = HeaderMap::new();
-            trailers.insert(TERMINATED_HEADER, HeaderValue::from_static("operator"));
-            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+            let cut = match std::mem::replace(this.state, State::Cut) {
+                State::Tracking(state) => terminate::cut(state.tracked),
+                // Matched as tracking above.
+                State::Untracked | State::Cut => return Poll::Ready(None),
+            };
+            return Poll::Ready(Some(Err(cut)));
         }
         let polled = if state.enter {
             let _current = enter(&mut state.tracked.entry);
@@ -139,6 +136,8 @@ where
                     }
                     entry.body_waiting();
                     entry.register_waker(cx.waker());
+                    // A termination between the check above and the registration must
+                    // not be missed.
                     if entry.terminated() {
                         cx.waker().wake_by_ref();
                     }
@@ -166,41 +165,41 @@ where
                         entry.time_head(now);
                         entry.body_handed_off(now);
                     }
-                    return polled;
+                    return polled.map_err(Into::into);
                 }
                 Ending::Completed
             }
         };
-        if let Some(state) = this.state.take() {
+        if let State::Tracking(state) = std::mem::replace(this.state, State::Untracked) {
             state.tracked.finish(ending);
         }
-        polled
+        polled.map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.inner {
-            Inner::Body { body } => body.is_end_stream(),
-            Inner::Message { text } => text.is_none(),
+        match self.state {
+            State::Cut => true,
+            _ => self.inner.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.inner {
-            Inner::Body { body } => body.size_hint(),
-            Inner::Message { text } => {
-                SizeHint::with_exact(text.as_ref().map_or(0, |t| t.len() as u64))
-            }
+        match self.state {
+            State::Cut => SizeHint::with_exact(0),
+            _ => self.inner.size_hint(),
         }
     }
 }
 
 impl<B> fmt::Debug for TrackedBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let request = match &self.state {
+            State::Tracking(state) => Some(state.tracked.id()),
+            State::Untracked | State::Cut => None,
+        };
         f.debug_struct("TrackedBody")
-            .field(
-                "request",
-                &self.state.as_ref().map(|state| state.tracked.id()),
-            )
+            .field("request", &request)
+            .field("cut", &self.is_cut())
             .finish_non_exhaustive()
     }
 }
@@ -246,8 +245,8 @@ pub(crate) fn track_response<B: Body>(
         }
     }
     response.map(|body| TrackedBody {
-        inner: Inner::Body { body },
-        state: Some(BodyState {
+        inner: body,
+        state: State::Tracking(BodyState {
             tracked,
             remaining: expected.unwrap_or(UNKNOWN),
             enter,

@@ -4,17 +4,18 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Method, Request, Response, header};
+use http::{Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::body::TrackedBody;
+use crate::client_body::ClientBody;
 use crate::current::current_entry;
 use crate::entry::Start;
-use crate::future::ResponseFuture;
+use crate::future::ClientResponseFuture;
 use crate::snapshot::Direction;
 use crate::table::Table;
+use crate::terminate;
 
 /// Tracks every request a client sends, from `call` until the caller has read the whole
 /// response body or dropped it.
@@ -41,14 +42,29 @@ use crate::table::Table;
 /// [`in_current_request`](crate::in_current_request)) becomes that request's child: the
 /// inbound request shows `awaiting host:port` until the call ends.
 ///
-/// The error type and the response body's `Data` and `Error` types are the inner
-/// client's. A call terminated by an operator resolves as a made-up `503` response
-/// carrying [`Terminated`](crate::Terminated) in its extensions (rather than an error,
-/// which would need a value of the inner client's error type); its body's `Data` must be
-/// buildable from `Bytes`, as it is for hyper's `Incoming`.
+/// The error type and the response body's `Data` type are the inner client's; the body is
+/// a [`ClientBody`], whose error type is `Box<dyn Error + Send + Sync>`.
+///
+/// # Terminating
+/// An operator can terminate a call ([`Table::terminate`](crate::Table::terminate), or
+/// `DELETE /requests/{id}` on the admin port; terminating an inbound request terminates
+/// its calls too). The client's future is dropped at once, and the caller gets:
+/// - **before the response head**: a made-up response, not an error (an error would need
+///   a value of the inner client's error type), with the status set by
+///   [`terminated_status`](InFlightClientLayer::terminated_status) (`503 Service
+///   Unavailable` by default), the operator's message in an `inflight-terminated` header,
+///   an empty body, and [`Terminated`](crate::Terminated) in its extensions: check
+///   `response.extensions().get::<inflight::Terminated>()` to tell it from a real 503;
+/// - **while it reads the body**: an error from the body, which downcasts to
+///   [`Terminated`](crate::Terminated); the upstream's body is dropped with its
+///   connection.
+///
+/// The made-up response's body is empty without asking anything of the inner client's
+/// body type (hyper's `Incoming` cannot be made): see [`ClientBody`].
 #[derive(Clone)]
 pub struct InFlightClientLayer {
     table: Table,
+    terminated_status: StatusCode,
 }
 
 impl InFlightClientLayer {
@@ -59,7 +75,19 @@ impl InFlightClientLayer {
 
     /// Tracks calls in `table`.
     pub fn with_table(table: Table) -> Self {
-        InFlightClientLayer { table }
+        InFlightClientLayer {
+            table,
+            terminated_status: terminate::DEFAULT_STATUS,
+        }
+    }
+
+    /// The status of the response a caller gets when its call is terminated before the
+    /// response head arrived (default `503 Service Unavailable`, which retry policies
+    /// already treat as "try again"; see
+    /// [`InFlightLayer::terminated_status`](crate::InFlightLayer::terminated_status)).
+    pub fn terminated_status(mut self, status: StatusCode) -> Self {
+        self.terminated_status = status;
+        self
     }
 
     /// The table calls go to.
@@ -77,6 +105,7 @@ impl Default for InFlightClientLayer {
 impl fmt::Debug for InFlightClientLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InFlightClientLayer")
+            .field("terminated_status", &self.terminated_status)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +117,7 @@ impl<S> Layer<S> for InFlightClientLayer {
         InFlightClient {
             inner,
             table: self.table.clone(),
+            terminated_status: self.terminated_status,
         }
     }
 }
@@ -97,6 +127,7 @@ impl<S> Layer<S> for InFlightClientLayer {
 pub struct InFlightClient<S> {
     inner: S,
     table: Table,
+    terminated_status: StatusCode,
 }
 
 impl<S> InFlightClient<S> {
@@ -139,12 +170,10 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: Body,
     ResBody: Body,
-    // A terminated request gets a made-up body with a message in it.
-    ResBody::Data: From<bytes::Bytes>,
 {
-    type Response = Response<TrackedBody<ResBody>>;
+    type Response = Response<ClientBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ClientResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -169,7 +198,12 @@ where
             tracked.set_parent(parent);
         }
         let head_request = req.method() == Method::HEAD;
-        ResponseFuture::new(self.inner.call(req), tracked, head_request, false)
+        ClientResponseFuture::new(
+            self.inner.call(req),
+            tracked,
+            head_request,
+            self.terminated_status,
+        )
     }
 }
 

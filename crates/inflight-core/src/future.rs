@@ -1,43 +1,46 @@
-//! The response future of both layers.
+//! The response futures of both layers.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{Response, StatusCode};
 use http_body::Body;
 
 use crate::body::{TrackedBody, track_response};
+use crate::client_body::ClientBody;
 use crate::current::enter;
 use crate::table::{Ending, Tracked};
+use crate::terminate;
 
-/// The header on a response the layer made up because an operator terminated the
-/// request; its value is `operator`.
-pub const TERMINATED_HEADER: &str = "inflight-terminated";
-
-/// In the extensions of a response the layer made up because an operator terminated the
-/// request (`503 Service Unavailable`, see [`Table::terminate`](crate::Table::terminate)).
-///
-/// A caller of a client wrapped in [`InFlightClientLayer`](crate::InFlightClientLayer)
-/// tells a terminated call from a real 503 with
-/// `response.extensions().get::<inflight::Terminated>()`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Terminated {
-    /// The terminated request.
-    pub id: u64,
-    /// What the operator said, if anything.
-    pub message: Option<String>,
+pin_project_lite::pin_project! {
+    /// Response future of [`InFlight`](crate::InFlight).
+    ///
+    /// Dropping it before it resolves ends the request as dropped early. If an operator
+    /// terminates the request first, the service's future is dropped and this one resolves
+    /// as the made-up response (see [`InFlightLayer`](crate::InFlightLayer)).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        core: Core<F>,
+    }
 }
 
 pin_project_lite::pin_project! {
-    /// Response future of [`InFlight`](crate::InFlight) and
-    /// [`InFlightClient`](crate::InFlightClient).
+    /// Response future of [`InFlightClient`](crate::InFlightClient).
     ///
-    /// Dropping it before it resolves ends the request as dropped early.
-    pub struct ResponseFuture<F> {
+    /// Dropping it before it resolves ends the call as dropped early. If an operator
+    /// terminates the call first, the client's future is dropped and this one resolves as
+    /// the made-up response (see [`InFlightClientLayer`](crate::InFlightClientLayer)).
+    pub struct ClientResponseFuture<F> {
+        #[pin]
+        core: Core<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// What both futures do; they differ only in the body of a made-up response.
+    struct Core<F> {
         // `None` once the inner future completed or was dropped by a termination.
         #[pin]
         inner: Option<F>,
@@ -45,29 +48,44 @@ pin_project_lite::pin_project! {
         head_request: bool,
         // Inbound: polling makes the request current.
         enter: bool,
+        terminated_status: StatusCode,
     }
 }
 
-impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, tracked: Tracked, head_request: bool, enter: bool) -> Self {
-        ResponseFuture {
+/// How a response future resolved.
+enum Outcome<B> {
+    /// The inner service's response, its body tracked.
+    Served(Response<TrackedBody<B>>),
+    /// Terminated before the head: the made-up response, its body still to be chosen.
+    Terminated(Response<()>),
+}
+
+impl<F> Core<F> {
+    fn new(
+        inner: F,
+        tracked: Tracked,
+        head_request: bool,
+        enter: bool,
+        terminated_status: StatusCode,
+    ) -> Self {
+        Core {
             inner: Some(inner),
             tracked: Some(tracked),
             head_request,
             enter,
+            terminated_status,
         }
     }
-}
 
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Body,
-    B::Data: From<Bytes>,
-{
-    type Output = Result<Response<TrackedBody<B>>, E>;
+    fn id(&self) -> Option<u64> {
+        self.tracked.as_ref().map(Tracked::id)
+    }
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll_outcome<B, E>(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Outcome<B>, E>>
+    where
+        F: Future<Output = Result<Response<B>, E>>,
+        B: Body,
+    {
         let mut this = self.project();
         if this
             .tracked
@@ -78,7 +96,8 @@ where
             // Dropping the handler's future drops its outbound calls with it.
             this.inner.set(None);
             if let Some(tracked) = this.tracked.take() {
-                return Poll::Ready(Ok(terminated_response(tracked)));
+                let response = terminate::response(tracked, *this.terminated_status, ());
+                return Poll::Ready(Ok(Outcome::Terminated(response)));
             }
         }
         let Some(inner) = this.inner.as_mut().as_pin_mut() else {
@@ -108,15 +127,17 @@ where
         };
         this.inner.set(None);
         let Some(tracked) = this.tracked.take() else {
-            return Poll::Ready(result.map(|response| response.map(TrackedBody::untracked)));
+            return Poll::Ready(
+                result.map(|response| Outcome::Served(response.map(TrackedBody::untracked))),
+            );
         };
         Poll::Ready(match result {
-            Ok(response) => Ok(track_response(
+            Ok(response) => Ok(Outcome::Served(track_response(
                 response,
                 tracked,
                 *this.head_request,
                 *this.enter,
-            )),
+            ))),
             Err(error) => {
                 tracked.finish(Ending::Failed);
                 Err(error)
@@ -125,34 +146,82 @@ where
     }
 }
 
-/// `503 Service Unavailable`, saying who ended the request.
-fn terminated_response<B: Body>(tracked: Tracked) -> Response<TrackedBody<B>> {
-    let id = tracked.id();
-    let message = tracked
-        .entry
-        .as_ref()
-        .and_then(|entry| entry.control_message());
-    let text = match &message {
-        Some(message) => format!("request #{id} terminated by an operator: {message}\n"),
-        None => format!("request #{id} terminated by an operator\n"),
-    };
-    tracked.finish(Ending::Terminated);
-    let mut response = Response::new(TrackedBody::message(Bytes::from(text)));
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(TERMINATED_HEADER, HeaderValue::from_static("operator"));
-    response.extensions_mut().insert(Terminated { id, message });
-    response
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(
+        inner: F,
+        tracked: Tracked,
+        head_request: bool,
+        terminated_status: StatusCode,
+    ) -> Self {
+        ResponseFuture {
+            core: Core::new(inner, tracked, head_request, true, terminated_status),
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body + Default,
+{
+    type Output = Result<Response<TrackedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project()
+            .core
+            .poll_outcome(cx)
+            .map_ok(|outcome| match outcome {
+                Outcome::Served(response) => response,
+                Outcome::Terminated(response) => {
+                    response.map(|()| TrackedBody::untracked(B::default()))
+                }
+            })
+    }
+}
+
+impl<F> ClientResponseFuture<F> {
+    pub(crate) fn new(
+        inner: F,
+        tracked: Tracked,
+        head_request: bool,
+        terminated_status: StatusCode,
+    ) -> Self {
+        ClientResponseFuture {
+            core: Core::new(inner, tracked, head_request, false, terminated_status),
+        }
+    }
+}
+
+impl<F, B, E> Future for ClientResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body,
+{
+    type Output = Result<Response<ClientBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project()
+            .core
+            .poll_outcome(cx)
+            .map_ok(|outcome| match outcome {
+                Outcome::Served(response) => response.map(ClientBody::new),
+                Outcome::Terminated(response) => response.map(|()| ClientBody::default()),
+            })
+    }
 }
 
 impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture")
-            .field("request", &self.tracked.as_ref().map(Tracked::id))
+            .field("request", &self.core.id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F> fmt::Debug for ClientResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientResponseFuture")
+            .field("request", &self.core.id())
             .finish_non_exhaustive()
     }
 }

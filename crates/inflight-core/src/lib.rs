@@ -28,6 +28,7 @@
 
 mod body;
 mod client;
+mod client_body;
 mod clock;
 mod current;
 mod dump;
@@ -41,11 +42,13 @@ mod signal;
 mod snapshot;
 mod status;
 mod table;
+mod terminate;
 #[cfg(feature = "wire")]
 pub mod wire;
 
 pub use body::TrackedBody;
 pub use client::{InFlightClient, InFlightClientLayer};
+pub use client_body::ClientBody;
 #[cfg(feature = "axum")]
 pub use current::NotTracked;
 pub use current::{
@@ -54,7 +57,7 @@ pub use current::{
 };
 pub use dump::Elapsed;
 pub use duration::{ParseDurationError, parse_duration};
-pub use future::{ResponseFuture, TERMINATED_HEADER, Terminated};
+pub use future::{ClientResponseFuture, ResponseFuture};
 pub use redact::DEFAULT_SENSITIVE_PARAMS;
 pub use server::{InFlight, InFlightLayer};
 #[cfg(feature = "signal")]
@@ -64,3 +67,4 @@ pub use table::{
     ControlError, Ending, Finished, FinishedRequest, Subscription, Table, TableBuilder, Totals,
     global,
 };
+pub use terminate::{TERMINATED_HEADER, Terminated};

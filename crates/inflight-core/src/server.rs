@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::HeaderName;
-use http::{Extensions, Method, Request, Response};
+use http::{Extensions, Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -17,6 +17,7 @@ use crate::entry::Start;
 use crate::future::ResponseFuture;
 use crate::snapshot::Direction;
 use crate::table::Table;
+use crate::terminate;
 
 /// Tracks every request a service serves, from `call` until its response body is over.
 ///
@@ -31,8 +32,10 @@ use crate::table::Table;
 /// ```
 ///
 /// Applied with `Router::layer`, the layer sees axum's `MatchedPath` (feature `axum`), so
-/// requests show their route. The service's error type and the body's `Data` and `Error`
-/// types are unchanged; the response body is wrapped in a [`TrackedBody`].
+/// requests show their route. The service's error type and the body's `Data` type are
+/// unchanged; the response body is wrapped in a [`TrackedBody`], whose error type is
+/// `Box<dyn Error + Send + Sync>` (the inner body's error, or the cut of a termination), as
+/// hyper, axum and tonic accept.
 ///
 /// # When a request leaves the table
 /// When the response body reaches end of stream or returns an error, or when the body or
@@ -42,16 +45,32 @@ use crate::table::Table;
 ///
 /// # Terminating
 /// An operator can terminate a request ([`Table::terminate`](crate::Table::terminate), or
-/// `DELETE /requests/{id}` on the admin port): the handler's future is dropped at once and
-/// the client gets `503 Service Unavailable` with a short text body saying so, and an
-/// `inflight-terminated: operator` header. To write that body the layer needs the response
-/// body's `Data` to be buildable from `Bytes`, which holds for hyper's, axum's, tonic's and
-/// http-body-util's bodies.
+/// `DELETE /requests/{id}` on the admin port). The handler's future is dropped at once,
+/// and what the client gets depends on how far the response had gone:
+/// - **before the response head**: a response the layer makes up, with the status set by
+///   [`terminated_status`](InFlightLayer::terminated_status) (`503 Service Unavailable`
+///   by default), the operator's message in an `inflight-terminated` header
+///   ([`TERMINATED_HEADER`](crate::TERMINATED_HEADER); `operator` when there is no
+///   message), an empty body (`ResBody::default()`, the one bound this adds, as
+///   tower-http's `TimeoutLayer` does), and [`Terminated`](crate::Terminated) in its
+///   extensions for the layers around this one;
+/// - **while the body is being sent**: the body's next poll returns a
+///   [`Terminated`](crate::Terminated) error, so hyper closes an HTTP/1 connection
+///   without the last chunk and resets an HTTP/2 stream. A cut response never looks
+///   complete: curl exits with an error, and HTTP clients report a failed body.
+///
+/// # With tower-http's `TimeoutLayer`
+/// [`TrackedBody`] is [`Default`] when the inner body is, so the two stack either way.
+/// With the timeout outside (applied after this layer), a request that times out is
+/// dropped, and ends in the table as [dropped early](crate::Ending::DroppedEarly). With
+/// the timeout inside, this layer sees the timeout's response, and the request ends as
+/// [completed](crate::Ending::Completed) with its `408` status.
 #[derive(Clone)]
 pub struct InFlightLayer {
     table: Table,
     request_extension: bool,
     headers: Arc<[HeaderName]>,
+    terminated_status: StatusCode,
 }
 
 impl InFlightLayer {
@@ -66,6 +85,7 @@ impl InFlightLayer {
             table,
             request_extension: false,
             headers: Arc::new([]),
+            terminated_status: terminate::DEFAULT_STATUS,
         }
     }
 
@@ -99,6 +119,25 @@ impl InFlightLayer {
         self
     }
 
+    /// The status of the response a client gets when its request is terminated before the
+    /// response head is out (default `503 Service Unavailable`).
+    ///
+    /// 503 fits because the request was dropped by the server, not refused for anything the
+    /// client did: clients, proxies and load balancers read it as "not your fault", and
+    /// retry it, elsewhere if they can. Pick another 5xx if something in front of the
+    /// service treats 503 specially (a `502 Bad Gateway` for a proxy, say); a 2xx would
+    /// make a terminated request look served.
+    ///
+    /// ```
+    /// # use inflight_core as inflight;
+    /// let layer = inflight::InFlightLayer::new().terminated_status(http::StatusCode::BAD_GATEWAY);
+    /// # let _ = layer;
+    /// ```
+    pub fn terminated_status(mut self, status: StatusCode) -> Self {
+        self.terminated_status = status;
+        self
+    }
+
     /// The table requests go to.
     pub fn table(&self) -> &Table {
         &self.table
@@ -116,6 +155,7 @@ impl fmt::Debug for InFlightLayer {
         f.debug_struct("InFlightLayer")
             .field("request_extension", &self.request_extension)
             .field("headers", &self.headers)
+            .field("terminated_status", &self.terminated_status)
             .finish_non_exhaustive()
     }
 }
@@ -129,6 +169,7 @@ impl<S> Layer<S> for InFlightLayer {
             table: self.table.clone(),
             request_extension: self.request_extension,
             headers: self.headers.clone(),
+            terminated_status: self.terminated_status,
         }
     }
 }
@@ -140,6 +181,7 @@ pub struct InFlight<S> {
     table: Table,
     request_extension: bool,
     headers: Arc<[HeaderName]>,
+    terminated_status: StatusCode,
 }
 
 impl<S> InFlight<S> {
@@ -181,9 +223,8 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for InFlight<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: Body,
-    ResBody: Body,
-    // A terminated request gets a made-up body with a message in it.
-    ResBody::Data: From<bytes::Bytes>,
+    // A request terminated before its head gets a made-up response with an empty body.
+    ResBody: Body + Default,
 {
     type Response = Response<TrackedBody<ResBody>>;
     type Error = S::Error;
@@ -238,7 +279,7 @@ where
             let _current = enter(&mut tracked.entry);
             self.inner.call(req)
         };
-        ResponseFuture::new(inner, tracked, head_request, true)
+        ResponseFuture::new(inner, tracked, head_request, self.terminated_status)
     }
 }
 

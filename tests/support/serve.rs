@@ -1,0 +1,134 @@
+//! Servers on fresh loopback ports: axum, hyper's HTTP/1, hyper-util's HTTP/1.1 + HTTP/2,
+//! and a tower service behind `InFlightLayer`.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use inflight::Table;
+use tokio::net::TcpListener;
+use tower::{Layer, Service, ServiceExt};
+
+use super::BoxError;
+
+/// Serves `router` on a fresh loopback port with axum, peers in `ConnectInfo`.
+pub async fn serve_axum(router: axum::Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    addr
+}
+
+/// Serves a tower service on a fresh loopback port with hyper's HTTP/1 server, one task per
+/// connection; each request carries the peer's `SocketAddr` in its extensions.
+pub async fn serve_hyper<S, B>(service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                continue;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(peer);
+                    service.clone().oneshot(req)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Serves a tower service on a fresh loopback port with hyper-util's server, which speaks
+/// HTTP/1.1 and HTTP/2 over plain TCP (h2c with prior knowledge), whichever the client
+/// opens with.
+pub async fn serve_both_versions<S, B>(service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _peer)) = listener.accept().await else {
+                continue;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    service.clone().oneshot(req)
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Serves `service` behind an `InFlightLayer` on `table`.
+///
+/// The layer makes up an empty `B::default()` body for a request terminated before its
+/// head, so the test bodies, which have no `Default`, go in a box that does, as axum's do.
+pub async fn serve_tracked<S, B>(table: &Table, service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(boxed(service))).await
+}
+
+/// Boxes the response bodies of `service`, for layers that need a `Default` body.
+pub fn boxed<S, B>(
+    service: S,
+) -> impl Service<
+    Request<Incoming>,
+    Response = Response<UnsyncBoxBody<Bytes, BoxError>>,
+    Error = S::Error,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    service.map_response(|response: Response<B>| {
+        response.map(|body| body.map_err(Into::into).boxed_unsync())
+    })
+}
