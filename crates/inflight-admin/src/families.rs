@@ -2,7 +2,7 @@
 //! none), or the `host:port` of an outbound call. `/recent`, `/profile` and the metrics
 //! share one numbering, so a finished request is named once.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use inflight_core::{Direction, FinishedRequest};
 

@@ -2,7 +2,7 @@
 //! OpenTelemetry HTTP semantic conventions. No exporter is bundled: install the one you
 //! use (the demo installs `metrics-exporter-prometheus` and serves `/metrics`).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use http::Method;
 use inflight_core::{Direction, Ending, FinishedRequest, Table};

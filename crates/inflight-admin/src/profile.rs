@@ -1,7 +1,7 @@
 //! `GET /profile`: where the time of finished requests went, per route and status (the
 //! "profiles" of a process table).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;

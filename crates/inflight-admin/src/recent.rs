@@ -1,7 +1,7 @@
 //! `GET /recent`: the last finished requests of each route, by latency bucket, like
 //! `x/net/trace`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,11 +59,11 @@ impl Recent {
         if self.families.len() <= *top {
             self.families.resize_with(top + 1, Family::default);
         }
-        let mut taken: HashMap<usize, [usize; BUCKETS.len() + 1]> = HashMap::new();
+        let mut taken = vec![[0usize; BUCKETS.len() + 1]; top + 1];
         let mut kept: Vec<(usize, u16)> = Vec::new();
         for (index, (request, family)) in requests.iter().zip(families).enumerate().rev() {
             self.families[*family].finished += 1;
-            let counts = taken.entry(*family).or_default();
+            let counts = &mut taken[*family];
             let duration = request.duration();
             let mut mask = 0u16;
             for (bucket, (_, min_ms)) in BUCKETS.iter().enumerate() {

@@ -164,6 +164,33 @@ impl Entry {
         let guard = self.detail();
         let detail = guard.as_deref();
         let (status, since) = self.status(detail, now, not_reading_after);
+        if detail.is_none() {
+            // Most requests: no history kept, at most three automatic statuses, nothing
+            // to allocate.
+            let head_at = self.head_at(now);
+            let mut changes = [
+                Some((self.start, self.direction.initial_status())),
+                (head_at != 0).then(|| (head_at, self.direction.body_status())),
+                (since > self.start).then_some((since, status)),
+            ];
+            changes.sort_by_key(|change| change.as_ref().map_or(Nanos::MAX, |c| c.0));
+            let mut previous: Option<&(Nanos, StatusText)> = None;
+            let mut pending: Option<&(Nanos, StatusText)> = None;
+            for change in changes.iter().flatten() {
+                if previous.is_some_and(|p| p.1 == change.1) {
+                    continue;
+                }
+                if let Some(earlier) = pending {
+                    f(&earlier.1, change.0.saturating_sub(earlier.0));
+                }
+                pending = Some(change);
+                previous = Some(change);
+            }
+            if let Some(last) = pending {
+                f(&last.1, now.saturating_sub(last.0));
+            }
+            return;
+        }
         let (changes, _) = self.transitions(detail, now, (&status, since));
         for (i, change) in changes.iter().enumerate() {
             let until = changes.get(i + 1).map_or(now, |next| next.at);
@@ -334,5 +361,61 @@ impl Direction {
             Direction::Inbound => StatusText::ClientNotReading,
             Direction::Outbound => StatusText::CallerNotReading,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{Method, StatusCode, Uri, Version};
+
+    use super::*;
+    use crate::entry::Start;
+
+    fn entry(start: Nanos) -> Entry {
+        let uri = Uri::from_static("/a");
+        Entry::new(
+            Start {
+                parent: 0,
+                direction: Direction::Inbound,
+                method: &Method::GET,
+                uri: &uri,
+                version: Version::HTTP_11,
+                peer: None,
+                request_bytes: 0,
+                #[cfg(feature = "axum")]
+                matched_path: None,
+                history_limit: 64,
+            },
+            start,
+        )
+    }
+
+    fn statuses(entry: &Entry, now: Nanos) -> Vec<(String, Nanos)> {
+        let mut seen = Vec::new();
+        entry.for_each_status(now, u64::MAX, |status, stay| {
+            seen.push((status.to_string(), stay));
+        });
+        seen
+    }
+
+    #[test]
+    fn statuses_without_history_match_the_full_walk() {
+        // Handler, then body: the cheap path, then the same request with a detail (and
+        // so the full walk) must agree.
+        let plain = entry(1_000);
+        plain.response_head(StatusCode::OK, 5_000);
+        let fast = statuses(&plain, 9_000);
+        assert_eq!(
+            fast,
+            vec![("in handler".into(), 4_000), ("writing body".into(), 4_000)]
+        );
+        let detailed = entry(1_000);
+        detailed.response_head(StatusCode::OK, 5_000);
+        detailed.set_attribute("k".into(), "v".into());
+        assert_eq!(statuses(&detailed, 9_000), fast);
+
+        // Ended in the handler.
+        let short = entry(1_000);
+        assert_eq!(statuses(&short, 3_000), vec![("in handler".into(), 2_000)]);
     }
 }
