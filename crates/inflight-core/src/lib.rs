@@ -40,6 +40,7 @@ mod server;
 mod signal;
 mod snapshot;
 mod status;
+mod sync;
 mod table;
 #[cfg(feature = "wire")]
 pub mod wire;

@@ -3,7 +3,7 @@
 //! cancelling is never terminated or cancelled once the forbid is in, and an operator's
 //! request that got in first makes the forbid fail.
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use crate::sync::Ordering::{AcqRel, Acquire};
 use std::task::Waker;
 
 use super::Entry;
