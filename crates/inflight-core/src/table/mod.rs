@@ -25,7 +25,8 @@ use crate::current::RequestHandle;
 use crate::entry::{Entry, Start, View};
 use crate::redact::Redaction;
 use crate::snapshot::{Direction, EntrySnapshot, Snapshot};
-use crate::sync::{Arc, AtomicUsize, Mutex, MutexGuard, Ordering::Relaxed};
+use crate::sync::Ordering::{Acquire, Relaxed};
+use crate::sync::{Arc, AtomicUsize, Mutex, MutexGuard};
 use id::{Place, thread_seed};
 use shard::{Full, NewPage, Shard, Slots};
 
@@ -301,9 +302,14 @@ impl Table {
         let d = usize::from(direction == Direction::Outbound);
         let mut counters = [0u64; 6];
         for shard in self.inner.shards.iter() {
-            for (sum, counter) in counters.iter_mut().zip(&shard.counts.totals[d]) {
-                *sum += counter.load(Relaxed);
+            let totals = &shard.counts.totals[d];
+            // Endings first, with Acquire: a request's start is counted before its end
+            // (Release), so the starts read next include those of every end read, and no
+            // reading shows more requests ended than started.
+            for (sum, counter) in counters[1..].iter_mut().zip(&totals[1..]) {
+                *sum += counter.load(Acquire);
             }
+            counters[0] += totals[0].load(Relaxed);
         }
         Totals::from_counters(counters)
     }

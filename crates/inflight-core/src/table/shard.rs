@@ -66,14 +66,17 @@ pub(crate) struct Counts {
 }
 
 /// Only the lock holder writes, so a load and a store do (no locked instruction).
+///
+/// Release: a reader that loads an ending count with Acquire then finds the starts of
+/// those requests counted (see `Table::totals_of`).
 #[inline]
 fn bump(counter: &AtomicU64) {
     #[cfg(not(loom))]
-    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Release);
     // One step under `loom`: its search forgets a reader's load of the counter once the
     // writer has loaded it too, and would not put the reader between load and store.
     #[cfg(loom)]
-    counter.fetch_add(1, Ordering::Relaxed);
+    counter.fetch_add(1, Ordering::Release);
 }
 
 /// The in-flight count, one up or down; written like [`bump`].
