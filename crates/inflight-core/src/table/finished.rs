@@ -290,9 +290,7 @@ impl Table {
             }
             shard.collecting.store(true, Ordering::Release);
         }
-        self.inner
-            .subscriptions
-            .fetch_add(1, Ordering::AcqRel);
+        self.inner.subscriptions.fetch_add(1, Ordering::AcqRel);
         Subscription {
             table: self.clone(),
             queues: shards
@@ -380,11 +378,7 @@ impl Drop for Subscription {
             .subscribers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if inner
-            .subscriptions
-            .fetch_sub(1, Ordering::AcqRel)
-            != 1
-        {
+        if inner.subscriptions.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
         for shard in inner.shards.iter() {

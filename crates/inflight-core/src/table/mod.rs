@@ -392,5 +392,7 @@ pub fn global() -> &'static Table {
     GLOBAL.get_or_init(Table::new)
 }
 
+#[cfg(all(test, loom))]
+mod loom;
 #[cfg(test)]
 mod tests;
