@@ -48,9 +48,13 @@ pub(crate) const SPARES_PER_SHARD: usize = 2;
 #[repr(align(128))]
 pub(crate) struct Shard {
     slots: Mutex<Slots>,
-    /// Whether ended requests go to the finished queue (a subscription is open).
+    /// Whether ended requests go to the finished queue (a subscription is open). Only a
+    /// hint that the end time is worth reading: the queue's room, reserved and taken back
+    /// under the lock, decides whether a request is queued, so nothing is read through
+    /// this flag and Relaxed loads do.
     pub(crate) collecting: AtomicBool,
-    /// Written under the lock (a load and a store), read without it.
+    /// Written under the lock (a load and a store), read without it: in-flight counts are
+    /// gauges, read Relaxed; totals are ordered (see [`bump`]).
     pub(crate) counts: Counts,
 }
 
