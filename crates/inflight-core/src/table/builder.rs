@@ -46,7 +46,8 @@ impl Default for TableBuilder {
 
 impl TableBuilder {
     /// How many status transitions each request keeps (default 64, at least 1). Older ones
-    /// are dropped and counted in [`EntrySnapshot::history_dropped`].
+    /// are dropped and counted in
+    /// [`EntrySnapshot::history_dropped`](crate::EntrySnapshot::history_dropped).
     pub fn history_limit(mut self, limit: u16) -> Self {
         self.history_limit = limit;
         self
