@@ -11,11 +11,11 @@ use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::entry::Entry;
 use crate::snapshot::Direction;
+use crate::sync::Arc;
 
 thread_local! {
     static CURRENT: Cell<Option<Arc<Entry>>> = const { Cell::new(None) };

@@ -14,10 +14,9 @@ use std::fmt::{self, Write as _};
 use std::io;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use crate::entry::{Entry, Line};
 use crate::snapshot::{Direction, Snapshot};
+use crate::sync::Arc;
 use crate::table::Table;
 
 /// Output is handed to the writer in pieces of about this size.

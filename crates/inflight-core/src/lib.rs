@@ -41,6 +41,7 @@ mod server;
 mod signal;
 mod snapshot;
 mod status;
+mod sync;
 mod table;
 mod terminate;
 #[cfg(feature = "wire")]

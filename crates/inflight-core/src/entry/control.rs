@@ -3,7 +3,7 @@
 //! cancelling is never terminated or cancelled once the forbid is in, and an operator's
 //! request that got in first makes the forbid fail.
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use crate::sync::Ordering::{AcqRel, Acquire};
 use std::task::Waker;
 
 use super::Entry;
@@ -20,6 +20,10 @@ pub(super) const FORBID_CANCEL: u8 = 4;
 impl Entry {
     /// Remembers the task to wake when the request is terminated. Called when the
     /// request's future or body returns `Pending`; cheap when the task is the same.
+    ///
+    /// The caller checks [`terminated`](Entry::terminated) right after: `terminate` sets
+    /// the bit before it takes the waker under this lock, so a waker stored after that
+    /// take is stored after the bit is set, and the check sees it.
     #[inline]
     pub(crate) fn register_waker(&self, waker: &Waker) {
         let mut slot = self

@@ -10,9 +10,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::Waker;
 
 use http::{Method, StatusCode, Uri, Version};
@@ -20,6 +18,8 @@ use http::{Method, StatusCode, Uri, Version};
 use crate::clock::{self, Nanos};
 use crate::snapshot::Direction;
 use crate::status::StatusText;
+use crate::sync::Ordering::Relaxed;
+use crate::sync::{AtomicU8, AtomicU16, AtomicU64, Mutex, MutexGuard, SetUnshared};
 
 mod control;
 mod uri;
@@ -165,12 +165,12 @@ impl Entry {
             self.matched_path = start.matched_path;
         }
         self.request_bytes = start.request_bytes;
-        *self.response_bytes.get_mut() = 0;
-        *self.head_at.get_mut() = 0;
-        *self.last_frame_at.get_mut() = 0;
-        *self.response_status.get_mut() = 0;
-        *self.body.get_mut() = BODY_NONE;
-        *self.control.get_mut() = 0;
+        self.response_bytes.set_unshared(0);
+        self.head_at.set_unshared(0);
+        self.last_frame_at.set_unshared(0);
+        self.response_status.set_unshared(0);
+        self.body.set_unshared(BODY_NONE);
+        self.control.set_unshared(0);
         let waker = self
             .waker
             .get_mut()

@@ -1,7 +1,6 @@
 //! Reading an entry: its current status, its history, and owned snapshots.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 
 use http::{Method, StatusCode};
 
@@ -9,6 +8,7 @@ use super::{BODY_HANDED_OFF, Detail, Entry, PendingCall, Transition};
 use crate::clock::{self, Nanos};
 use crate::snapshot::{Direction, EntrySnapshot, StatusChange};
 use crate::status::StatusText;
+use crate::sync::Ordering::Relaxed;
 
 /// One line of the text dump, borrowed from the entry.
 pub(crate) struct Line<'a> {

@@ -1,13 +1,16 @@
 //! Settings for a table.
 
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::id::MAX_SHARDS;
 use super::{Shared, Table, TableInner, take_shard};
 use crate::clock;
 use crate::redact::Redaction;
+use crate::sync::{Arc, AtomicUsize, Mutex};
+
+/// The fewest shards a table has; under `loom`, tables of one or two shards keep the
+/// interleavings to explore few.
+const MIN_SHARDS: usize = if cfg!(loom) { 1 } else { 8 };
 
 /// Settings for a [`Table`].
 ///
@@ -43,7 +46,8 @@ impl Default for TableBuilder {
 
 impl TableBuilder {
     /// How many status transitions each request keeps (default 64, at least 1). Older ones
-    /// are dropped and counted in [`EntrySnapshot::history_dropped`].
+    /// are dropped and counted in
+    /// [`EntrySnapshot::history_dropped`](crate::EntrySnapshot::history_dropped).
     pub fn history_limit(mut self, limit: u16) -> Self {
         self.history_limit = limit;
         self
@@ -77,7 +81,7 @@ impl TableBuilder {
         let shards = self
             .shards
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(8, |n| n.get() * 4))
-            .clamp(8, MAX_SHARDS)
+            .clamp(MIN_SHARDS, MAX_SHARDS)
             .next_power_of_two();
         let shared = Shared {
             history_limit: self.history_limit,

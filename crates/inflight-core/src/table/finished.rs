@@ -2,8 +2,6 @@
 //! subscriber reads.
 
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
@@ -14,6 +12,7 @@ use crate::clock::{self, Nanos};
 use crate::entry::{Entry, View};
 use crate::snapshot::{Direction, EntrySnapshot};
 use crate::status::StatusText;
+use crate::sync::{Arc, Ordering};
 
 /// How many requests a table has seen end, by the way they ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -291,9 +290,7 @@ impl Table {
             }
             shard.collecting.store(true, Ordering::Release);
         }
-        self.inner
-            .subscriptions
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.inner.subscriptions.fetch_add(1, Ordering::AcqRel);
         Subscription {
             table: self.clone(),
             queues: shards
@@ -385,11 +382,7 @@ impl Drop for Subscription {
             .subscribers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if inner
-            .subscriptions
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
-            != 1
-        {
+        if inner.subscriptions.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
         for shard in inner.shards.iter() {

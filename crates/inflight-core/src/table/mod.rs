@@ -7,8 +7,7 @@
 //! - `builder`: settings.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 mod builder;
@@ -26,6 +25,8 @@ use crate::current::RequestHandle;
 use crate::entry::{Entry, Start, View};
 use crate::redact::Redaction;
 use crate::snapshot::{Direction, EntrySnapshot, Snapshot};
+use crate::sync::Ordering::{Acquire, Relaxed};
+use crate::sync::{Arc, AtomicUsize, Mutex, MutexGuard};
 use id::{Place, thread_seed};
 use shard::{Full, NewPage, Shard, Slots};
 
@@ -65,9 +66,11 @@ pub(crate) struct Shared {
 }
 
 /// Shards of dropped tables, emptied, for the next tables.
-static SPARE_SHARDS: Mutex<Vec<&'static Shard>> = Mutex::new(Vec::new());
+#[cfg(not(loom))]
+static SPARE_SHARDS: std::sync::Mutex<Vec<&'static Shard>> = std::sync::Mutex::new(Vec::new());
 
 /// An empty shard: a spare one, or a new one that is never freed.
+#[cfg(not(loom))]
 fn take_shard() -> &'static Shard {
     let spare = SPARE_SHARDS
         .lock()
@@ -76,11 +79,19 @@ fn take_shard() -> &'static Shard {
     spare.unwrap_or_else(|| Box::leak(Box::new(Shard::new())))
 }
 
+/// Under `loom` a shard's locks and atomics belong to one explored execution, so no
+/// shard outlives its table's execution in a pool: each table gets new ones.
+#[cfg(loom)]
+fn take_shard() -> &'static Shard {
+    Box::leak(Box::new(Shard::new()))
+}
+
 impl Drop for TableInner {
     fn drop(&mut self) {
         for shard in self.shards.iter() {
             shard.reset();
         }
+        #[cfg(not(loom))]
         SPARE_SHARDS
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -291,9 +302,14 @@ impl Table {
         let d = usize::from(direction == Direction::Outbound);
         let mut counters = [0u64; 6];
         for shard in self.inner.shards.iter() {
-            for (sum, counter) in counters.iter_mut().zip(&shard.counts.totals[d]) {
-                *sum += counter.load(Relaxed);
+            let totals = &shard.counts.totals[d];
+            // Endings first, with Acquire: a request's start is counted before its end
+            // (Release), so the starts read next include those of every end read, and no
+            // reading shows more requests ended than started.
+            for (sum, counter) in counters[1..].iter_mut().zip(&totals[1..]) {
+                *sum += counter.load(Acquire);
             }
+            counters[0] += totals[0].load(Relaxed);
         }
         Totals::from_counters(counters)
     }
@@ -376,5 +392,7 @@ pub fn global() -> &'static Table {
     GLOBAL.get_or_init(Table::new)
 }
 
+#[cfg(all(test, loom))]
+mod loom;
 #[cfg(test)]
 mod tests;

@@ -7,37 +7,54 @@
 //! subscription that wants them, and whatever must be freed is carried out of the lock
 //! first. Readers (snapshots, the dump) hold it for one chunk of slots at a time.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-
 use crate::clock::Nanos;
 use crate::entry::Entry;
 use crate::snapshot::Direction;
+use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::table::finished::Ending;
 use crate::table::id::{GENERATION_MASK, Place};
 
 /// Slots of the first page; page `p` has `BASE << p`.
+#[cfg(not(loom))]
 const BASE: usize = 1024;
 /// Pages per shard: `BASE * (2^11 - 1)` slots, just under the 2^21 an id can name.
 pub(crate) const MAX_PAGES: usize = 11;
 /// Slots visited per lock hold by readers.
+#[cfg(not(loom))]
 const CHUNK: usize = 1024;
 /// No slot.
 const NONE: u32 = u32::MAX;
 
 /// Ended requests kept per shard until the subscriber takes them; more are counted and
 /// dropped.
+#[cfg(not(loom))]
 pub(crate) const FINISHED_PER_SHARD: usize = 8192;
 /// Entries handed back by the subscriber, kept per shard for reuse.
+#[cfg(not(loom))]
 pub(crate) const SPARES_PER_SHARD: usize = 1024;
+
+// Under `loom`, sizes small enough that a handful of requests fill a page, a reader lets
+// go of the lock between slots, and the queue of ended requests overflows.
+#[cfg(loom)]
+const BASE: usize = 4;
+#[cfg(loom)]
+const CHUNK: usize = 2;
+#[cfg(loom)]
+pub(crate) const FINISHED_PER_SHARD: usize = 2;
+#[cfg(loom)]
+pub(crate) const SPARES_PER_SHARD: usize = 2;
 
 /// Cache-line aligned so shards do not share lines.
 #[repr(align(128))]
 pub(crate) struct Shard {
     slots: Mutex<Slots>,
-    /// Whether ended requests go to the finished queue (a subscription is open).
+    /// Whether ended requests go to the finished queue (a subscription is open). Only a
+    /// hint that the end time is worth reading: the queue's room, reserved and taken back
+    /// under the lock, decides whether a request is queued, so nothing is read through
+    /// this flag and Relaxed loads do.
     pub(crate) collecting: AtomicBool,
-    /// Written under the lock (a load and a store), read without it.
+    /// Written under the lock (a load and a store), read without it: in-flight counts are
+    /// gauges, read Relaxed; totals are ordered (see [`bump`]).
     pub(crate) counts: Counts,
 }
 
@@ -53,9 +70,33 @@ pub(crate) struct Counts {
 }
 
 /// Only the lock holder writes, so a load and a store do (no locked instruction).
+///
+/// Release: a reader that loads an ending count with Acquire then finds the starts of
+/// those requests counted (see `Table::totals_of`).
 #[inline]
 fn bump(counter: &AtomicU64) {
-    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    #[cfg(not(loom))]
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Release);
+    // One step under `loom`: its search forgets a reader's load of the counter once the
+    // writer has loaded it too, and would not put the reader between load and store.
+    #[cfg(loom)]
+    counter.fetch_add(1, Ordering::Release);
+}
+
+/// The in-flight count, one up or down; written like [`bump`].
+#[inline]
+fn step_in_flight(counter: &AtomicUsize, up: bool) {
+    #[cfg(not(loom))]
+    {
+        let count = counter.load(Ordering::Relaxed);
+        counter.store(if up { count + 1 } else { count - 1 }, Ordering::Relaxed);
+    }
+    #[cfg(loom)]
+    if up {
+        counter.fetch_add(1, Ordering::Relaxed);
+    } else {
+        counter.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[inline]
@@ -224,8 +265,7 @@ impl Slots {
             self.with_free &= !(1 << number);
         }
         let d = direction_index(direction);
-        let in_flight = &counts.in_flight[d];
-        in_flight.store(in_flight.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        step_in_flight(&counts.in_flight[d], true);
         bump(&counts.totals[d][0]);
         Ok(place)
     }
@@ -287,8 +327,7 @@ impl Slots {
         self.with_free |= 1 << number;
 
         let d = direction_index(entry.direction);
-        let in_flight = &counts.in_flight[d];
-        in_flight.store(in_flight.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+        step_in_flight(&counts.in_flight[d], false);
         bump(&counts.totals[d][1 + ending as usize]);
 
         match finished_at {

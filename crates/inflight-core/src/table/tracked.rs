@@ -2,14 +2,13 @@
 //! for the next ones.
 
 use std::cell::RefCell;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::finished::Ending;
 use super::id::Place;
 use super::shard::Shard;
 use crate::clock::{self, Nanos};
 use crate::entry::{Entry, Start};
+use crate::sync::{Arc, Ordering};
 
 /// A request's place in the table, held by the layer's future and then by the response
 /// body. Dropping it removes the request as ended early; the layers call
@@ -91,10 +90,17 @@ impl Drop for Tracked {
 /// Entries kept per thread for the next requests.
 const SPARE_ENTRIES_PER_THREAD: usize = 64;
 
+#[cfg(not(loom))]
 thread_local! {
     /// Entries of ended requests that nothing else refers to, reused by the next
     /// requests of this thread: a request then costs no allocation at all.
     static SPARE_ENTRIES: RefCell<Vec<Arc<Entry>>> = const { RefCell::new(Vec::new()) };
+}
+
+// Per `loom` thread, dropped when it ends, so reuse is explored too.
+#[cfg(loom)]
+loom::thread_local! {
+    static SPARE_ENTRIES: RefCell<Vec<Arc<Entry>>> = RefCell::new(Vec::new());
 }
 
 /// An entry for a new request: a spare one of this thread, or a new allocation.
