@@ -1,9 +1,12 @@
 //! The process table: every request in flight, in shards that requests rarely share.
 //!
 //! - `id`: what a request id says about where the request lives.
-//! - `shard`: slots in pages behind a plain mutex, counts in atomics beside it.
+//! - `shard`: a plain mutex over the slots, and the counts beside it.
+//! - `slots`: pages of slots, free slots in order, the queue of ended requests.
+//! - `counts`: requests in flight and how they ended, kept as they come and go.
 //! - `tracked`: a request's hold on its slot, and spare entries for reuse.
-//! - `finished`: how requests end, the totals, and the subscription to ended requests.
+//! - `finished`: how requests end, and the totals.
+//! - `subscription`: the stream of ended requests, read in place.
 //! - `builder`: settings.
 
 use std::fmt;
@@ -11,13 +14,17 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 mod builder;
+mod counts;
 mod finished;
 mod id;
 mod shard;
+mod slots;
+mod subscription;
 mod tracked;
 
 pub use builder::TableBuilder;
-pub use finished::{ControlError, Ending, Finished, FinishedRequest, Subscription, Totals};
+pub use finished::{ControlError, Ending, Finished, Totals};
+pub use subscription::{FinishedRequest, Subscription};
 pub(crate) use tracked::Tracked;
 
 use crate::clock::{self, Nanos};
@@ -28,7 +35,8 @@ use crate::snapshot::{Direction, EntrySnapshot, Snapshot};
 use crate::sync::Ordering::{Acquire, Relaxed};
 use crate::sync::{Arc, AtomicUsize, Mutex, MutexGuard};
 use id::{Place, thread_seed};
-use shard::{Full, NewPage, Shard, Slots};
+use shard::Shard;
+use slots::{Full, NewPage, Slots};
 
 /// The table of requests in flight.
 ///
