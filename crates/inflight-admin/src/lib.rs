@@ -58,6 +58,7 @@
 
 mod access;
 mod collector;
+mod control;
 mod families;
 mod health;
 #[cfg(feature = "metrics")]

@@ -2,28 +2,23 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use hyper::body::Incoming;
 use inflight_core::wire::{
-    ControlReply, Origin, ProfileReport, RecentReport, Request as WireRequest, RequestList,
-    RequestReply, millis, rfc3339,
+    ProfileReport, RecentReport, Request as WireRequest, RequestList, RequestReply,
 };
-use inflight_core::{ControlError, Direction, EntrySnapshot, parse_duration};
-use serde::Deserialize;
+use inflight_core::{Direction, EntrySnapshot, parse_duration};
 
 use crate::access::{self, Need};
+use crate::control;
 use crate::health;
 use crate::profile::Profile;
 use crate::reply::{self, Failure, Reply, json, parse_bool, query_pairs};
 use crate::state::{State, lock};
 use crate::web;
 
-/// Longest operator message kept with a terminate or cancel.
-const MAX_MESSAGE: usize = 1024;
-/// Longest grace period of a cancel; longer ones are cut to this (the reply says so).
-const MAX_GRACE: Duration = Duration::from_secs(3600);
 /// Most requests one list returns.
 const MAX_LIMIT: usize = 1_000_000;
 
@@ -74,13 +69,13 @@ async fn endpoint(state: &State, req: Request<Incoming>) -> Result<Reply, Failur
         ["requests", id] if method == Method::DELETE => {
             check(Need::Kill)?;
             let id = parse_id(id)?;
-            terminate(state, id, query, req.into_body()).await
+            control::terminate(state, id, query, req.into_body()).await
         }
         ["requests", _] => Err(Failure::method_not_allowed("GET, HEAD, DELETE")),
         ["requests", id, "cancel"] if method == Method::POST => {
             check(Need::Kill)?;
             let id = parse_id(id)?;
-            cancel(state, id, query, req.into_body()).await
+            control::cancel(state, id, query, req.into_body()).await
         }
         ["requests", _, "cancel"] => Err(Failure::method_not_allowed("POST")),
         ["recent"] if read => {
@@ -98,7 +93,7 @@ async fn endpoint(state: &State, req: Request<Incoming>) -> Result<Reply, Failur
                 &state.config,
                 &state.health,
                 state.started.elapsed(),
-                origin(state),
+                state.origin(),
             );
             let status = if busy {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -160,15 +155,6 @@ async fn endpoint(state: &State, req: Request<Incoming>) -> Result<Reply, Failur
         _ => Err(Failure::not_found(format!(
             "no such endpoint: {path}; see /openapi.json"
         ))),
-    }
-}
-
-pub(crate) fn origin(state: &State) -> Origin {
-    Origin {
-        server_time: rfc3339(SystemTime::now()),
-        pid: std::process::id(),
-        host: state.config.host.clone(),
-        service: state.config.build.service.clone(),
     }
 }
 
@@ -264,7 +250,7 @@ fn list(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
     Ok(json(
         StatusCode::OK,
         &RequestList {
-            origin: origin(state),
+            origin: state.origin(),
             requests,
         },
     ))
@@ -279,131 +265,8 @@ fn get(state: &State, id: u64) -> Result<Reply, Failure> {
     Ok(json(
         StatusCode::OK,
         &RequestReply {
-            origin: origin(state),
+            origin: state.origin(),
             request: WireRequest::from_snapshot(&entry, true),
-        },
-    ))
-}
-
-/// The body of a terminate or cancel. Fields may be left out, but not be null: they are
-/// strings.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Control {
-    #[serde(default, deserialize_with = "string")]
-    message: Option<String>,
-    #[serde(default, deserialize_with = "string")]
-    grace: Option<String>,
-}
-
-fn string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(deserializer).map(Some)
-}
-
-/// The message and grace of a terminate or cancel, from the JSON body or the query.
-async fn control_input(
-    query: Option<&str>,
-    body: Incoming,
-    known: &[&str],
-) -> Result<(Option<String>, Option<Duration>), Failure> {
-    let from_body: Control = reply::json_body(body).await?;
-    if !known.contains(&"grace") && from_body.grace.is_some() {
-        return Err(Failure::bad_request("grace only applies to a cancel"));
-    }
-    let mut from_query = Control::default();
-    for (name, value) in query_pairs(query, known)? {
-        match name.as_str() {
-            "message" => from_query.message = Some(value),
-            "grace" => from_query.grace = Some(value),
-            _ => {}
-        }
-    }
-    // Both are checked; where both say something, the body wins.
-    let (mut message, mut grace) = (None, None);
-    for control in [from_query, from_body] {
-        if let Some(text) = control.message {
-            if text.chars().count() > MAX_MESSAGE {
-                return Err(Failure::bad_request(format!(
-                    "the message is longer than {MAX_MESSAGE} characters"
-                )));
-            }
-            if !text.is_empty() {
-                message = Some(text);
-            }
-        }
-        if let Some(text) = control.grace {
-            let parsed =
-                parse_duration(&text).map_err(|e| Failure::bad_request(format!("grace: {e}")))?;
-            grace = Some(parsed.min(MAX_GRACE));
-        }
-    }
-    Ok((message, grace))
-}
-
-fn control_failure(error: ControlError) -> Failure {
-    let status = match error {
-        ControlError::Forbidden(_) => StatusCode::FORBIDDEN,
-        _ => StatusCode::NOT_FOUND,
-    };
-    Failure::new(status, error.to_string())
-}
-
-async fn terminate(
-    state: &State,
-    id: u64,
-    query: Option<&str>,
-    body: Incoming,
-) -> Result<Reply, Failure> {
-    let (message, _) = control_input(query, body, &["message"]).await?;
-    let before = state
-        .config
-        .table
-        .terminate(id, message)
-        .map_err(control_failure)?;
-    Ok(json(
-        StatusCode::ACCEPTED,
-        &ControlReply {
-            origin: origin(state),
-            action: "terminate".into(),
-            request: WireRequest::from_snapshot(&before, true),
-            grace_ms: None,
-        },
-    ))
-}
-
-async fn cancel(
-    state: &State,
-    id: u64,
-    query: Option<&str>,
-    body: Incoming,
-) -> Result<Reply, Failure> {
-    let (message, grace) = control_input(query, body, &["message", "grace"]).await?;
-    let grace = grace.unwrap_or(state.config.default_grace);
-    let table = state.config.table.clone();
-    let before = table.cancel(id, message.clone()).map_err(control_failure)?;
-    // Escalate if the handler does not finish in time. An id names one use of a slot (its
-    // generation moves on when the request ends), so this
-    // cannot hit another request.
-    tokio::spawn(async move {
-        tokio::time::sleep(grace).await;
-        let message = Some(message.map_or_else(
-            || format!("not cancelled within {}", inflight_core::Elapsed(grace)),
-            |m| {
-                format!(
-                    "{m} (not cancelled within {})",
-                    inflight_core::Elapsed(grace)
-                )
-            },
-        ));
-        let _ = table.terminate(id, message);
-    });
-    Ok(json(
-        StatusCode::ACCEPTED,
-        &ControlReply {
-            origin: origin(state),
-            action: "cancel".into(),
-            request: WireRequest::from_snapshot(&before, true),
-            grace_ms: Some(millis(grace)),
         },
     ))
 }
@@ -418,7 +281,7 @@ fn recent(state: &State) -> Reply {
     json(
         StatusCode::OK,
         &RecentReport {
-            origin: origin(state),
+            origin: state.origin(),
             dropped: state.config.table.finished_dropped(),
             families,
         },
@@ -437,7 +300,7 @@ fn profile(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
     let aggregates = &mut *aggregates;
     let profile = &mut aggregates.profile;
     let report = ProfileReport {
-        origin: origin(state),
+        origin: state.origin(),
         window_start: profile.window_start(),
         window_seconds: SystemTime::now()
             .duration_since(profile.since())

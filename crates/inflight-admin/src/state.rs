@@ -1,8 +1,9 @@
 //! What the handlers, the collector and the server share.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
+use inflight_core::wire::{Origin, rfc3339};
 use inflight_core::{FinishedRequest, Subscription};
 
 use crate::AdminServer;
@@ -46,6 +47,16 @@ impl State {
             health: Health::default(),
             started: Instant::now(),
             config,
+        }
+    }
+
+    /// Who answers: in every reply, so clients compute ages without clock skew.
+    pub(crate) fn origin(&self) -> Origin {
+        Origin {
+            server_time: rfc3339(SystemTime::now()),
+            pid: std::process::id(),
+            host: self.config.host.clone(),
+            service: self.config.build.service.clone(),
         }
     }
 

@@ -1,0 +1,141 @@
+//! `DELETE /requests/{id}` and `POST /requests/{id}/cancel`: what an operator asks, read
+//! from the query or a JSON body, checked, and handed to the table.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use hyper::body::Incoming;
+use inflight_core::wire::{ControlReply, Request as WireRequest, millis};
+use inflight_core::{ControlError, parse_duration};
+use serde::Deserialize;
+
+use crate::reply::{self, Failure, Reply, json, query_pairs};
+use crate::state::State;
+
+/// Longest operator message kept with a terminate or cancel.
+const MAX_MESSAGE: usize = 1024;
+/// Longest grace period of a cancel; longer ones are cut to this (the reply says so).
+const MAX_GRACE: Duration = Duration::from_secs(3600);
+
+/// The body of a terminate or cancel. Fields may be left out, but not be null: they are
+/// strings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Control {
+    #[serde(default, deserialize_with = "string")]
+    message: Option<String>,
+    #[serde(default, deserialize_with = "string")]
+    grace: Option<String>,
+}
+
+fn string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
+}
+
+/// The message and grace of a terminate or cancel, from the JSON body or the query.
+async fn control_input(
+    query: Option<&str>,
+    body: Incoming,
+    known: &[&str],
+) -> Result<(Option<String>, Option<Duration>), Failure> {
+    let from_body: Control = reply::json_body(body).await?;
+    if !known.contains(&"grace") && from_body.grace.is_some() {
+        return Err(Failure::bad_request("grace only applies to a cancel"));
+    }
+    let mut from_query = Control::default();
+    for (name, value) in query_pairs(query, known)? {
+        match name.as_str() {
+            "message" => from_query.message = Some(value),
+            "grace" => from_query.grace = Some(value),
+            _ => {}
+        }
+    }
+    // Both are checked; where both say something, the body wins.
+    let (mut message, mut grace) = (None, None);
+    for control in [from_query, from_body] {
+        if let Some(text) = control.message {
+            if text.chars().count() > MAX_MESSAGE {
+                return Err(Failure::bad_request(format!(
+                    "the message is longer than {MAX_MESSAGE} characters"
+                )));
+            }
+            if !text.is_empty() {
+                message = Some(text);
+            }
+        }
+        if let Some(text) = control.grace {
+            let parsed =
+                parse_duration(&text).map_err(|e| Failure::bad_request(format!("grace: {e}")))?;
+            grace = Some(parsed.min(MAX_GRACE));
+        }
+    }
+    Ok((message, grace))
+}
+
+fn control_failure(error: ControlError) -> Failure {
+    let status = match error {
+        ControlError::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::NOT_FOUND,
+    };
+    Failure::new(status, error.to_string())
+}
+
+pub(crate) async fn terminate(
+    state: &State,
+    id: u64,
+    query: Option<&str>,
+    body: Incoming,
+) -> Result<Reply, Failure> {
+    let (message, _) = control_input(query, body, &["message"]).await?;
+    let before = state
+        .config
+        .table
+        .terminate(id, message)
+        .map_err(control_failure)?;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &ControlReply {
+            origin: state.origin(),
+            action: "terminate".into(),
+            request: WireRequest::from_snapshot(&before, true),
+            grace_ms: None,
+        },
+    ))
+}
+
+pub(crate) async fn cancel(
+    state: &State,
+    id: u64,
+    query: Option<&str>,
+    body: Incoming,
+) -> Result<Reply, Failure> {
+    let (message, grace) = control_input(query, body, &["message", "grace"]).await?;
+    let grace = grace.unwrap_or(state.config.default_grace);
+    let table = state.config.table.clone();
+    let before = table.cancel(id, message.clone()).map_err(control_failure)?;
+    // Escalate if the handler does not finish in time. An id names one use of a slot (its
+    // generation moves on when the request ends), so this
+    // cannot hit another request.
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        let message = Some(message.map_or_else(
+            || format!("not cancelled within {}", inflight_core::Elapsed(grace)),
+            |m| {
+                format!(
+                    "{m} (not cancelled within {})",
+                    inflight_core::Elapsed(grace)
+                )
+            },
+        ));
+        let _ = table.terminate(id, message);
+    });
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &ControlReply {
+            origin: state.origin(),
+            action: "cancel".into(),
+            request: WireRequest::from_snapshot(&before, true),
+            grace_ms: Some(millis(grace)),
+        },
+    ))
+}
