@@ -138,6 +138,41 @@ where
     addr
 }
 
+/// Serves a tower service on a fresh loopback port with hyper-util's server that speaks
+/// HTTP/1.1 and HTTP/2 on the same port (h2c with prior knowledge, told apart by the
+/// connection preface), one task per connection.
+pub async fn serve_auto<S, B>(service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            // Small writes (a head, then chunks) must not wait for the peer's delayed ACK.
+            let _ = stream.set_nodelay(true);
+            let service = service.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    service.clone().oneshot(req)
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 /// Serves `service` behind an `InFlightLayer` on `table`.
 pub async fn serve_tracked<S, B>(table: &Table, service: S) -> SocketAddr
 where
@@ -155,6 +190,17 @@ pub type PlainClient = Client<HttpConnector, Empty<Bytes>>;
 /// An untracked HTTP/1 client.
 pub fn client() -> PlainClient {
     Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// An untracked client with `TCP_NODELAY`, speaking HTTP/2 (prior knowledge) if `http2`,
+/// else HTTP/1.1.
+pub fn client_nodelay(http2: bool) -> PlainClient {
+    let mut connector = HttpConnector::new();
+    // Small writes must not wait for the peer's delayed ACK (40 ms on Linux).
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .http2_only(http2)
+        .build(connector)
 }
 
 /// A client whose calls are tracked in `table`.
