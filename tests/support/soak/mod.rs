@@ -171,6 +171,11 @@ impl Plan {
         plan
     }
 
+    /// Bytes of a whole `200` answer (but a cancelled handler's): the upstream's body.
+    pub fn body_len(&self) -> usize {
+        self.chunks as usize * servers::CHUNK.len()
+    }
+
     /// The plan of the request at `path` if it is `{prefix}{index}`.
     pub fn from_path(path: &str, prefix: &str) -> Option<Plan> {
         path.strip_prefix(prefix)?.parse().ok().map(Plan::of)

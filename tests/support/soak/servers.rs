@@ -51,7 +51,7 @@ pub struct Front {
     pub counters: Arc<Counters>,
 }
 
-const CHUNK: &[u8; 64] = b"soak soak soak soak soak soak soak soak soak soak soak soak soa\n";
+pub const CHUNK: &[u8; 64] = b"soak soak soak soak soak soak soak soak soak soak soak soak soa\n";
 
 /// A body of `plan.chunks` chunks, `plan.pace` apart, that fails after `fail_after`
 /// chunks if given.

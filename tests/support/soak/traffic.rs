@@ -26,6 +26,9 @@ const HTTP2_CONNECTIONS: usize = 4;
 pub enum Outcome {
     /// A whole `200` response.
     Ok,
+    /// A `200` that ended well but has less than the planned body: a cut that looks like
+    /// a complete response.
+    Short,
     /// A whole `200` saying the handler stopped when asked to cancel.
     Cancelled,
     /// The `503` of a request an operator terminated before its head.
@@ -50,6 +53,7 @@ impl Outcome {
     pub fn label(self) -> String {
         match self {
             Outcome::Ok => "ok".into(),
+            Outcome::Short => "SHORT".into(),
             Outcome::Cancelled => "cancelled".into(),
             Outcome::Terminated => "terminated".into(),
             Outcome::Status(status) => status.to_string(),
@@ -153,11 +157,13 @@ impl Clients {
         let terminated = response.headers().contains_key(inflight::TERMINATED_HEADER);
         let mut body = response.into_body();
         let mut first = Vec::new();
+        let mut received = 0;
         for _ in 0..frames {
             match body.frame().await {
                 None => {
                     return match status {
                         StatusCode::OK if first == b"cancelled" => Outcome::Cancelled,
+                        StatusCode::OK if received < plan.body_len() => Outcome::Short,
                         StatusCode::OK => Outcome::Ok,
                         StatusCode::SERVICE_UNAVAILABLE if terminated => Outcome::Terminated,
                         status => Outcome::Status(status.as_u16()),
@@ -165,8 +171,11 @@ impl Clients {
                 }
                 Some(Err(_)) => return Outcome::BodyError,
                 Some(Ok(frame)) => {
-                    if let (Some(data), true) = (frame.data_ref(), first.is_empty()) {
-                        first.extend_from_slice(data);
+                    if let Some(data) = frame.data_ref() {
+                        if first.is_empty() {
+                            first.extend_from_slice(data);
+                        }
+                        received += data.len();
                     }
                 }
             }
@@ -178,7 +187,12 @@ impl Clients {
 /// An HTTP/1.1 request on a raw socket, closed at the plan's point: within the head, right
 /// after it, after the response head, or after some of the response body.
 async fn raw_close(front: SocketAddr, plan: &Plan) -> Outcome {
-    let head = format!("GET /r/{} HTTP/1.1\r\nhost: soak\r\n\r\n", plan.index);
+    // The server closes after the response, so reading to the end cannot wait forever on
+    // a short answer (a terminated request's).
+    let head = format!(
+        "GET /r/{} HTTP/1.1\r\nhost: soak\r\nconnection: close\r\n\r\n",
+        plan.index
+    );
     let Ok(mut stream) = TcpStream::connect(front).await else {
         return Outcome::Error;
     };
