@@ -42,9 +42,9 @@ const WARM_UP: u64 = 20_000;
 /// SIGUSR1 signals of the burst.
 const SIGNALS: usize = 1_000;
 /// How much resident memory may grow between the end of the warm-up and the end of the
-/// run. Measured (debug build, glibc malloc): +0.0 MiB over a 200k run (39.6 MiB after
-/// the warm-up and at the end), +1.0 to +1.2 MiB over 10k and 20k runs, whose warm-ups
-/// are shorter. 16 MiB leaves room for allocator fragmentation and for the connection
+/// run. Measured over 200k runs (glibc malloc): +0.0 to +1.6 MiB in debug builds (from
+/// 38.6–39.6 MiB), +1.0 MiB in release (from 35.4 MiB); +1.0 to +1.7 MiB over 5k–20k runs,
+/// whose warm-ups are shorter (benches/README.md, "Soak"). 16 MiB leaves room for allocator fragmentation and for the connection
 /// pools' high-water mark, and still fails on a leak of 100 bytes per request in the
 /// default run, or of 2 bytes per request in a run of 10M.
 const RSS_MARGIN: u64 = 16 << 20;
