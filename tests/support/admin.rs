@@ -10,6 +10,8 @@
 
 #[path = "build.rs"]
 pub mod build;
+// A test may include `support/mod.rs` too, which has its own copy.
+#[allow(clippy::duplicate_mod)]
 #[path = "gate.rs"]
 mod gate;
 // Each test file uses its own part of this module.

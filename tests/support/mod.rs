@@ -107,6 +107,17 @@ pub fn h2_client() -> PlainClient {
         .build_http()
 }
 
+/// An untracked client with `TCP_NODELAY`, speaking HTTP/2 (prior knowledge) if `http2`,
+/// else HTTP/1.1.
+pub fn client_nodelay(http2: bool) -> PlainClient {
+    let mut connector = HttpConnector::new();
+    // Small writes must not wait for the peer's delayed ACK (40 ms on Linux).
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .http2_only(http2)
+        .build(connector)
+}
+
 /// A client whose calls are tracked in `table`.
 pub fn tracked_client(table: &Table) -> InFlightClient<PlainClient> {
     InFlightClientLayer::with_table(table.clone()).layer(client())

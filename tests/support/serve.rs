@@ -82,6 +82,8 @@ where
             let Ok((stream, _peer)) = listener.accept().await else {
                 continue;
             };
+            // Small writes (a head, then chunks) must not wait for the peer's delayed ACK.
+            let _ = stream.set_nodelay(true);
             let service = service.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
