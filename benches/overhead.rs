@@ -203,7 +203,15 @@ fn paired_summary(rounds: usize, batch: u64) {
         OVERSUBSCRIBED_PER_CORE * cores(),
         cores()
     ));
+    // `INFLIGHT_BENCH_SCENARIOS=one_thread,oversubscribed` runs only those.
+    let only = std::env::var("INFLIGHT_BENCH_SCENARIOS").ok();
     for scenario in Scenario::ALL {
+        if only
+            .as_deref()
+            .is_some_and(|only| !only.split(',').any(|name| name == scenario.name()))
+        {
+            continue;
+        }
         let mut variants = scenario.variants();
         let mut runners: Vec<&mut Runner> = variants.iter_mut().map(|v| &mut v.runner).collect();
         paired::warm_up(&mut runners, batch);

@@ -182,7 +182,7 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let parent = current_entry().filter(|entry| entry.direction == Direction::Inbound);
         let mut tracked = self.table.register(Start {
-            parent: parent.as_ref().map_or(0, |entry| entry.id),
+            parent: parent.as_ref().map_or(0, |entry| entry.id()),
             direction: Direction::Outbound,
             method: req.method(),
             uri: req.uri(),
@@ -194,7 +194,7 @@ where
             history_limit: self.table.history_limit(),
         });
         if let (Some(parent), Some(entry)) = (parent, &tracked.entry) {
-            parent.child_started(entry.id, target(&req), entry.start);
+            parent.child_started(entry.id(), target(&req), entry.start);
             tracked.set_parent(parent);
         }
         let head_request = req.method() == Method::HEAD;

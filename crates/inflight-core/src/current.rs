@@ -185,7 +185,7 @@ impl Future for Cancelled {
 impl fmt::Debug for Cancelled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cancelled")
-            .field("request", &self.entry.as_ref().map(|e| e.id))
+            .field("request", &self.entry.as_ref().map(|e| e.id()))
             .finish()
     }
 }
@@ -208,7 +208,7 @@ impl RequestHandle {
 
     /// The request's id, as shown in dumps and on the admin port.
     pub fn id(&self) -> u64 {
-        self.entry.id
+        self.entry.id()
     }
 
     /// Inbound or outbound.
@@ -266,7 +266,7 @@ impl RequestHandle {
 impl fmt::Debug for RequestHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestHandle")
-            .field("id", &self.entry.id)
+            .field("id", &self.entry.id())
             .field("direction", &self.entry.direction)
             .finish()
     }
@@ -294,7 +294,7 @@ impl<F: Future> Future for WithRequest<F> {
 impl<F> fmt::Debug for WithRequest<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WithRequest")
-            .field("request", &self.entry.as_ref().map(|e| e.id))
+            .field("request", &self.entry.as_ref().map(|e| e.id()))
             .finish_non_exhaustive()
     }
 }

@@ -60,7 +60,7 @@ impl Table {
             .enumerate()
             .filter_map(|(index, entry)| entry.as_ref().map(|entry| (index, entry)))
             .filter(|(_, entry)| entry.direction == Direction::Outbound && entry.parent != 0)
-            .map(|(index, entry)| (entry.id, index))
+            .map(|(index, entry)| (entry.id(), index))
             .collect();
         let mut mine = Vec::new();
         for direction in [Direction::Inbound, Direction::Outbound] {

@@ -248,7 +248,8 @@ pub struct HealthReport {
     pub inbound: u64,
     /// Outbound requests in flight.
     pub outbound: u64,
-    /// Age of the oldest inbound request, in milliseconds.
+    /// Age of the oldest inbound request, in milliseconds, when a busy rule on that age is
+    /// set (finding it walks the table); `None` otherwise, or when none is in flight.
     pub oldest_inbound_ms: Option<f64>,
 }
 

@@ -40,7 +40,9 @@ const BODY_WAITING: u8 = 1;
 const BODY_HANDED_OFF: u8 = 2;
 
 pub(crate) struct Entry {
-    pub(crate) id: u64,
+    /// Set by the table when it places the entry, before anyone else can see it (under
+    /// the shard's lock, which publishes it): an atomic, so placing needs no `&mut`.
+    id: AtomicU64,
     /// The inbound request this outbound call was made for, or 0.
     pub(crate) parent: u64,
     pub(crate) start: Nanos,
@@ -123,7 +125,7 @@ impl Entry {
         });
         Entry {
             // The table names the entry by where it puts it.
-            id: 0,
+            id: AtomicU64::new(0),
             parent: start.parent,
             start: now,
             direction: start.direction,
@@ -151,7 +153,7 @@ impl Entry {
     #[inline]
     pub(crate) fn reset(&mut self, start: Start<'_>, now: Nanos) {
         let method = MethodCode::of(start.method);
-        self.id = 0;
+        self.id.set_unshared(0);
         self.parent = start.parent;
         self.start = now;
         self.direction = start.direction;
@@ -190,6 +192,19 @@ impl Entry {
                 })
             });
         }
+    }
+
+    /// The request's id (0 until the table placed it).
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.id.load(Relaxed)
+    }
+
+    /// Names the entry; the table calls this under the shard's lock, before the entry is
+    /// in a slot.
+    #[inline]
+    pub(crate) fn set_id(&self, id: u64) {
+        self.id.store(id, Relaxed);
     }
 
     /// Drops what only some requests need (history, attributes, statuses), so a spare

@@ -96,7 +96,7 @@ impl Entry {
         let method = self.method(detail);
         let redacted = view.sensitive.uri(self.uri.as_str());
         f(Line {
-            id: self.id,
+            id: self.id(),
             method: method.as_str(),
             uri: &redacted,
             age: clock::between(self.start, view.now),
@@ -278,7 +278,7 @@ impl Entry {
         let route = route.or_else(|| self.matched_path.as_ref().map(|p| p.as_str().to_owned()));
         let response_status = self.response_status();
         EntrySnapshot {
-            id: self.id,
+            id: self.id(),
             direction: self.direction,
             method: self.method(detail),
             uri: view.redact(self.uri.as_str()),

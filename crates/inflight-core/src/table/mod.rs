@@ -214,7 +214,7 @@ impl Table {
                 from = shard.lock().collect_chunk(at, &mut entries, &keep);
             }
         }
-        entries.sort_unstable_by_key(|entry| (entry.start, entry.id));
+        entries.sort_unstable_by_key(|entry| (entry.start, entry.id()));
         entries
     }
 

@@ -185,12 +185,8 @@ impl Slots {
             slot: first_index(number) + offset,
             generation: slot.generation,
         };
-        let Some(unique) = Arc::get_mut(entry) else {
-            // The layers only insert entries nothing else refers to yet.
-            return Err(Full::Exhausted);
-        };
-        unique.id = place.id();
-        let direction = unique.direction;
+        entry.set_id(place.id());
+        let direction = entry.direction;
         page.head = slot.next;
         slot.next = NONE;
         slot.entry = Some(entry.clone());

@@ -26,7 +26,7 @@ pub struct FinishedRequest<'a> {
 impl FinishedRequest<'_> {
     /// Its id.
     pub fn id(&self) -> u64 {
-        self.entry.id
+        self.entry.id()
     }
 
     /// Inbound or outbound.
@@ -128,7 +128,7 @@ impl FinishedRequest<'_> {
 impl fmt::Debug for FinishedRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FinishedRequest")
-            .field("id", &self.entry.id)
+            .field("id", &self.entry.id())
             .field("direction", &self.entry.direction)
             .field("ending", &self.ending)
             .finish_non_exhaustive()
