@@ -139,7 +139,7 @@ impl fmt::Debug for FinishedRequest<'_> {
 ///
 /// Collection runs while at least one subscription is alive, and stops when the last one
 /// is dropped: without one, ending a request costs nothing more. Each shard keeps up to
-/// 8192 ended requests between two [`drain`](Subscription::drain)s and counts what it had
+/// 4096 ended requests between two [`drain`](Subscription::drain)s and counts what it had
 /// to drop ([`dropped`](Subscription::dropped)), so a consumer that falls behind never
 /// makes requests wait or memory grow. Subscriptions of one table share the stream: each
 /// ended request goes to one of them.
@@ -251,14 +251,9 @@ impl Subscription {
             if returning.is_empty() {
                 continue;
             }
-            {
-                let mut slots = shard.lock();
-                let room = slots.spares.capacity() - slots.spares.len();
-                let take = room.min(returning.len());
-                slots.spares.extend(returning.drain(..take));
-            }
-            // What did not fit is freed here, outside the lock.
-            returning.clear();
+            // One swap under the lock, whatever the count: the shard gets these entries
+            // and hands back the spares it did not use, which go out again next time.
+            std::mem::swap(&mut shard.lock().spares, returning);
         }
         count
     }
