@@ -62,11 +62,13 @@ impl Results {
         for (scenario, cost) in &self.admin {
             match cost {
                 Some(cost) => println!(
-                    "admin thread: {:.0} ns CPU per finished request ({scenario}: {} requests; \
-                     idle, it uses {:.0} µs CPU per second; the recorder's upkeep adds {:.0} ns \
-                     per request on the thread that runs it)",
+                    "admin thread: {:.0} ns CPU per finished request it aggregated ({scenario}: \
+                     {} requests, {} aggregated, the rest counted as dropped; idle, it uses \
+                     {:.0} µs CPU per second; the recorder's upkeep adds {:.0} ns per request \
+                     on the thread that runs it)",
                     cost.admin_ns,
                     cost.requests,
+                    cost.aggregated,
                     cost.idle_ns_per_s / 1e3,
                     cost.upkeep_ns
                 ),

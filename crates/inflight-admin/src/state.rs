@@ -60,10 +60,10 @@ impl State {
         }
     }
 
-    /// Takes in what ended since the last drain.
-    pub(crate) fn drain(&self) {
+    /// Takes in what ended since the last drain; returns how many requests that was.
+    pub(crate) fn drain(&self) -> usize {
         let mut ended = lock(&self.ended);
-        ended.drain(|requests| lock(&self.aggregates).record(requests));
+        ended.drain(|requests| lock(&self.aggregates).record(requests))
     }
 }
 

@@ -372,6 +372,16 @@ impl Table {
         Ok(before)
     }
 
+    /// Slots allocated over all shards (pages in use).
+    #[cfg(test)]
+    pub(crate) fn slot_capacity(&self) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| shard.lock().capacity())
+            .sum()
+    }
+
     /// Whether two handles share the same table.
     pub fn same_as(&self, other: &Table) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)

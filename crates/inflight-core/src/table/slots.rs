@@ -22,7 +22,8 @@ const CHUNK: usize = 256;
 const NONE: u32 = u32::MAX;
 
 /// Ended requests kept per shard until the subscriber takes them; more are counted and
-/// dropped. The admin server drains every 50 ms: 80k requests a second per shard.
+/// dropped. The admin server drains every 50 ms, every 5 ms while requests end faster
+/// than that keeps up with: about 800k requests a second per shard.
 #[cfg(not(loom))]
 pub(crate) const FINISHED_PER_SHARD: usize = 4096;
 /// Entries handed back by the subscriber, kept per shard for reuse: as many as it can
@@ -339,6 +340,16 @@ impl Slots {
                 index += 1;
             }
         }
+    }
+
+    /// Slots in the pages allocated now.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.pages
+            .iter()
+            .flatten()
+            .map(|page| page.slots.len())
+            .sum()
     }
 
     /// Empties the slots (of a table being dropped); generations carry on.
