@@ -84,11 +84,11 @@ fn pages_of_a_burst_go_back_once_it_is_over() {
     let first: std::collections::HashSet<u64> = burst.iter().map(Tracked::id).collect();
     drop(burst);
     assert_eq!(table.len(), 0);
-    // No more pages than before the burst are left (the shards may come from a table
-    // dropped earlier in this process, with pages of their own).
+    // No more than the first page of this thread's shard, or the pages there were before
+    // the burst (the shards may come from a table dropped earlier in this process).
     let after = table.slot_capacity();
     assert!(
-        after <= first_page && after < peak,
+        after <= first_page.max(1024) && after < peak,
         "{first_page} {peak} {after}"
     );
     // Ids of the pages given back do not come again when the pages are made anew.
