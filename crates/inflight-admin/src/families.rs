@@ -16,6 +16,8 @@ pub(crate) struct Families {
     /// Inbound, then outbound.
     index: [HashMap<String, usize>; 2],
     scratch: String,
+    /// The family found last: requests of one route tend to end together.
+    last: Option<(Direction, String, usize)>,
 }
 
 impl Families {
@@ -31,7 +33,24 @@ impl Families {
                 Direction::Outbound => name.push_str(request.authority().unwrap_or("")),
             },
         });
+        if let Some((last_direction, last_name, index)) = &self.last
+            && *last_direction == direction
+            && *last_name == name
+        {
+            let index = *index;
+            self.scratch = name;
+            return index;
+        }
         let index = self.index_of(direction, &name);
+        match &mut self.last {
+            Some(last) => {
+                last.0 = direction;
+                last.1.clear();
+                last.1.push_str(&name);
+                last.2 = index;
+            }
+            None => self.last = Some((direction, name.clone(), index)),
+        }
         self.scratch = name;
         index
     }

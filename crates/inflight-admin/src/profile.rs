@@ -32,7 +32,53 @@ pub(crate) struct Profile {
 struct RouteProfile {
     requests: u64,
     total: Duration,
-    statuses: HashMap<String, StatusProfile>,
+    statuses: Statuses,
+}
+
+/// A route's statuses in the order first seen. Most routes have a handful, found by
+/// comparing a few short strings; the index is for routes with many.
+#[derive(Default)]
+struct Statuses {
+    list: Vec<(String, StatusProfile)>,
+    index: HashMap<String, usize>,
+}
+
+/// Statuses looked up by scanning before the index is asked.
+const SCAN: usize = 8;
+
+impl Statuses {
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn position(&self, status: &str) -> Option<usize> {
+        match self.list.iter().take(SCAN).position(|(s, _)| s == status) {
+            Some(at) => Some(at),
+            None if self.list.len() > SCAN => self.index.get(status).copied(),
+            None => None,
+        }
+    }
+
+    fn get_mut(&mut self, status: &str) -> Option<&mut StatusProfile> {
+        let at = self.position(status)?;
+        self.list.get_mut(at).map(|(_, profile)| profile)
+    }
+
+    fn get_or_insert(&mut self, status: &str) -> &mut StatusProfile {
+        let at = match self.position(status) {
+            Some(at) => at,
+            None => {
+                self.index.insert(status.to_owned(), self.list.len());
+                self.list.push((status.to_owned(), StatusProfile::new()));
+                self.list.len() - 1
+            }
+        };
+        &mut self.list[at].1
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &StatusProfile)> {
+        self.list.iter().map(|(status, profile)| (status, profile))
+    }
 }
 
 struct StatusProfile {
@@ -95,11 +141,7 @@ impl Profile {
                     } else {
                         OTHER
                     };
-                route
-                    .statuses
-                    .entry(key.to_owned())
-                    .or_insert_with(StatusProfile::new)
-                    .record(stay);
+                route.statuses.get_or_insert(key).record(stay);
             });
         }
         self.scratch = scratch;

@@ -67,9 +67,14 @@ impl FinishedRequest<'_> {
     /// The path of the target, without its query (which may hold secrets).
     pub fn path(&self) -> &str {
         let raw = self.entry.raw_uri();
-        let after_authority = match raw.split_once("://") {
-            Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
-            None => raw,
+        // Origin form, what servers see: no scheme or authority to skip.
+        let after_authority = if raw.starts_with('/') {
+            raw
+        } else {
+            match raw.split_once("://") {
+                Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
+                None => raw,
+            }
         };
         after_authority
             .split(['?', '#'])
