@@ -4,7 +4,6 @@
 mod support;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,8 +12,8 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use inflight::{Direction, EntrySnapshot, Table};
 use support::{
-    ChannelBody, Gate, Slot, get, read_bytes, read_to_end, serve_hyper, tracked_client,
-    wait_for_table, wait_until_empty,
+    Gate, get, read_bytes, read_to_end, serve_hyper, tracked_client, wait_for_table,
+    wait_until_empty,
 };
 use tower::{ServiceExt, service_fn};
 
@@ -22,23 +21,6 @@ use tower::{ServiceExt, service_fn};
 fn ended(table: &Table) -> (u64, u64) {
     let totals = table.totals();
     (totals.completed, totals.dropped_early)
-}
-
-/// An upstream that holds its response head until `gate` opens, then streams what the
-/// test sends on `chunks`. Not tracked: only the client's table is looked at.
-async fn slow_upstream(gate: &Gate) -> (SocketAddr, tokio::sync::mpsc::UnboundedSender<Bytes>) {
-    let (chunks, body) = ChannelBody::new();
-    let body = Slot::new(body);
-    let gate = gate.clone();
-    let addr = serve_hyper(service_fn(move |_req: http::Request<Incoming>| {
-        let (gate, body) = (gate.clone(), body.clone());
-        async move {
-            gate.wait().await;
-            Ok::<_, Infallible>(Response::new(body.take()))
-        }
-    }))
-    .await;
-    (addr, chunks)
 }
 
 /// Waits for the one outbound call to show `status`.
@@ -57,7 +39,7 @@ async fn call_with_status(table: &Table, status: &str) -> EntrySnapshot {
 async fn call_is_listed_until_the_body_is_read_to_the_end() {
     let table = support::table();
     let gate = Gate::new();
-    let (addr, chunks) = slow_upstream(&gate).await;
+    let (addr, chunks) = support::gated_upstream(&gate).await;
     let uri = format!("http://{addr}/slow?part=1");
     let call = tokio::spawn(tracked_client(&table).oneshot(get(&uri)));
 
@@ -109,7 +91,7 @@ async fn dropping_the_body_midway_ends_the_call() {
     let table = support::table();
     let gate = Gate::new();
     gate.open();
-    let (addr, chunks) = slow_upstream(&gate).await;
+    let (addr, chunks) = support::gated_upstream(&gate).await;
     let response = tracked_client(&table)
         .oneshot(get(format!("http://{addr}/slow")))
         .await
@@ -131,7 +113,7 @@ async fn dropping_the_response_unread_ends_the_call() {
     let table = support::table();
     let gate = Gate::new();
     gate.open();
-    let (addr, _chunks) = slow_upstream(&gate).await;
+    let (addr, _chunks) = support::gated_upstream(&gate).await;
     let response = tracked_client(&table)
         .oneshot(get(format!("http://{addr}/slow")))
         .await
@@ -154,7 +136,7 @@ async fn dropping_the_response_unread_ends_the_call() {
 async fn dropping_the_call_before_the_head_ends_it() {
     let table = support::table();
     let gate = Gate::new();
-    let (addr, _chunks) = slow_upstream(&gate).await;
+    let (addr, _chunks) = support::gated_upstream(&gate).await;
     let call = tokio::spawn(tracked_client(&table).oneshot(get(format!("http://{addr}/slow"))));
     call_with_status(&table, "awaiting headers").await;
 
@@ -171,7 +153,7 @@ async fn caller_that_stops_reading_shows_as_not_reading() {
         .build();
     let gate = Gate::new();
     gate.open();
-    let (addr, chunks) = slow_upstream(&gate).await;
+    let (addr, chunks) = support::gated_upstream(&gate).await;
     let response = tracked_client(&table)
         .oneshot(get(format!("http://{addr}/slow")))
         .await

@@ -4,37 +4,15 @@
 
 mod support;
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-
 use bytes::Bytes;
-use http::{Response, StatusCode};
+use http::StatusCode;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use inflight::{InFlightClientLayer, TERMINATED_HEADER, Table, Terminated};
 use support::{
-    ChannelBody, DEADLINE, Gate, Slot, client, get, read_bytes, read_to_end, serve_hyper,
-    tracked_client, wait_for_table, wait_until_empty,
+    DEADLINE, Gate, client, get, read_bytes, read_to_end, tracked_client, wait_for_table,
+    wait_until_empty,
 };
-use tokio::sync::mpsc::UnboundedSender;
-use tower::{Layer, ServiceExt, service_fn};
-
-/// An upstream that holds its response head until `gate` opens, then streams what the
-/// test sends. Not tracked: only the client's table is looked at.
-async fn upstream(gate: &Gate) -> (SocketAddr, UnboundedSender<Bytes>) {
-    let (chunks, body) = ChannelBody::new();
-    let body = Slot::new(body);
-    let gate = gate.clone();
-    let addr = serve_hyper(service_fn(move |_req: http::Request<Incoming>| {
-        let (gate, body) = (gate.clone(), body.clone());
-        async move {
-            gate.wait().await;
-            Ok::<_, Infallible>(Response::new(body.take()))
-        }
-    }))
-    .await;
-    (addr, chunks)
-}
+use tower::{Layer, ServiceExt};
 
 /// The id of the one call in `table`, once it shows `status`.
 async fn call_showing(table: &Table, status: &str) -> u64 {
@@ -50,7 +28,7 @@ async fn a_call_terminated_mid_body_fails_the_callers_read() {
     let table = support::table();
     let gate = Gate::new();
     gate.open();
-    let (addr, chunks) = upstream(&gate).await;
+    let (addr, chunks) = support::gated_upstream(&gate).await;
     let response = tracked_client(&table)
         .oneshot(get(format!("http://{addr}/blob")))
         .await
@@ -94,7 +72,7 @@ async fn a_call_terminated_mid_body_fails_the_callers_read() {
 async fn a_call_terminated_before_the_head_resolves_as_a_made_up_response() {
     let table = support::table();
     let gate = Gate::new();
-    let (addr, _chunks) = upstream(&gate).await;
+    let (addr, _chunks) = support::gated_upstream(&gate).await;
     let client = InFlightClientLayer::with_table(table.clone())
         .terminated_status(StatusCode::GATEWAY_TIMEOUT)
         .layer(client());

@@ -9,7 +9,9 @@ mod serve;
 #[allow(unused_imports)]
 pub use gate::Gate;
 #[allow(unused_imports)]
-pub use serve::{boxed, serve_axum, serve_both_versions, serve_hyper, serve_tracked};
+pub use serve::{
+    boxed, gated_upstream, serve_axum, serve_both_versions, serve_hyper, serve_tracked,
+};
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

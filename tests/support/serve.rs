@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use inflight::Table;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc::UnboundedSender;
 use tower::{Layer, Service, ServiceExt};
 
 use super::BoxError;
@@ -133,4 +134,21 @@ where
     service.map_response(|response: Response<B>| {
         response.map(|body| body.map_err(Into::into).boxed_unsync())
     })
+}
+
+/// An untracked upstream that holds its response head until `gate` opens, then streams
+/// what the test sends on the returned channel (tests look at the client's table only).
+pub async fn gated_upstream(gate: &super::Gate) -> (SocketAddr, UnboundedSender<Bytes>) {
+    let (chunks, body) = super::ChannelBody::new();
+    let body = super::Slot::new(body);
+    let gate = gate.clone();
+    let addr = serve_hyper(tower::service_fn(move |_req: Request<Incoming>| {
+        let (gate, body) = (gate.clone(), body.clone());
+        async move {
+            gate.wait().await;
+            Ok::<_, std::convert::Infallible>(Response::new(body.take()))
+        }
+    }))
+    .await;
+    (addr, chunks)
 }
