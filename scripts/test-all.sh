@@ -54,6 +54,6 @@ cargo nextest run --workspace --all-features --no-fail-fast
 # nextest does not run doc tests.
 cargo test --workspace --all-features --doc
 
-# The table's threads in every interleaving (crates/inflight-core/src/table/loom.rs). Its own
+# The table's threads in every interleaving (crates/inflight-core/src/table/loom/). Its own
 # target directory: --cfg loom reaches every crate, and would rebuild the one above.
 RUSTFLAGS="--cfg loom" cargo test -p inflight-core --release --lib --target-dir target/loom -- loom

@@ -1,6 +1,6 @@
 //! The synchronization types of the table and its entries: `std`'s, or `loom`'s when the
 //! crate is built with `--cfg loom` so that `loom` can explore every interleaving of the
-//! table's threads (see `table/loom.rs`).
+//! table's threads (see `table/loom/`).
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU64, AtomicUsize};

@@ -200,13 +200,7 @@ impl Entry {
 
     /// The route: set by the handler, or axum's `MatchedPath`.
     pub(crate) fn route(&self) -> Option<String> {
-        let route = self
-            .detail()
-            .as_ref()
-            .and_then(|d| d.route.as_deref().map(str::to_owned));
-        #[cfg(feature = "axum")]
-        let route = route.or_else(|| self.matched_path.as_ref().map(|p| p.as_str().to_owned()));
-        route
+        self.with_route(|route| route.map(str::to_owned))
     }
 
     /// Calls `f` with the route, without copying it.

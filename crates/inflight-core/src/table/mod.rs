@@ -204,7 +204,8 @@ impl Table {
     }
 
     /// Entries for which `keep` holds, oldest first. Entries are copied a chunk of slots
-    /// under the lock at a time, into room reserved outside it.
+    /// under the lock at a time, into room reserved outside it: a chunk stops early when
+    /// the room is used up, and goes on once more is reserved.
     pub(crate) fn entries_where(&self, keep: impl Fn(&Entry) -> bool) -> Vec<Arc<Entry>> {
         let mut entries: Vec<Arc<Entry>> = Vec::with_capacity(self.len() + 64);
         for shard in self.inner.shards.iter() {
@@ -213,7 +214,15 @@ impl Table {
                 if entries.len() == entries.capacity() {
                     entries.reserve(entries.len() / 2 + 64);
                 }
-                from = shard.lock().collect_chunk(at, &mut entries, &keep);
+                from = shard.lock().visit_chunk(at, |entry| {
+                    if entries.len() == entries.capacity() {
+                        return false;
+                    }
+                    if keep(entry) {
+                        entries.push(entry.clone());
+                    }
+                    true
+                });
             }
         }
         entries.sort_unstable_by_key(|entry| (entry.start, entry.id()));
@@ -249,11 +258,20 @@ impl Table {
         if self.count(direction) == 0 {
             return None;
         }
-        let oldest = self
-            .entries_where(|entry| entry.direction == direction)
-            .first()
-            .map(|entry| entry.start)?;
-        Some(clock::between(oldest, clock::now()))
+        // A walk that keeps the earliest start: nothing copied, nothing sorted.
+        let mut oldest: Option<Nanos> = None;
+        for shard in self.inner.shards.iter() {
+            let mut from = Some(0);
+            while let Some(at) = from {
+                from = shard.lock().visit_chunk(at, |entry| {
+                    if entry.direction == direction {
+                        oldest = Some(oldest.map_or(entry.start, |start| start.min(entry.start)));
+                    }
+                    true
+                });
+            }
+        }
+        Some(clock::between(oldest?, clock::now()))
     }
 
     fn snapshot_of(&self, entries: Vec<Arc<Entry>>, history: bool) -> Snapshot {

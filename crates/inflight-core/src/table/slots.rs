@@ -309,13 +309,13 @@ impl Slots {
         Some(page.slots)
     }
 
-    /// Calls `f` on the entries of the slots from `from` on, until `out` is full or a chunk
-    /// is done; returns where to go on, or `None` at the end.
-    pub(crate) fn collect_chunk(
+    /// Shows `visit` the entries of the slots from `from` on, for one chunk of slots or
+    /// until `visit` says stop (false: that entry is shown again next time); returns where
+    /// to go on, or `None` at the end.
+    pub(crate) fn visit_chunk(
         &self,
         from: u32,
-        out: &mut Vec<Arc<Entry>>,
-        keep: &impl Fn(&Entry) -> bool,
+        mut visit: impl FnMut(&Arc<Entry>) -> bool,
     ) -> Option<u32> {
         let mut index = from;
         let mut visited = 0;
@@ -328,13 +328,13 @@ impl Slots {
                 continue;
             };
             for slot in &page.slots[offset..] {
-                if out.len() == out.capacity() || visited == CHUNK {
+                if visited == CHUNK {
                     return Some(index);
                 }
                 if let Some(entry) = &slot.entry
-                    && keep(entry)
+                    && !visit(entry)
                 {
-                    out.push(entry.clone());
+                    return Some(index);
                 }
                 visited += 1;
                 index += 1;
