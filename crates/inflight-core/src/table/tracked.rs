@@ -63,11 +63,14 @@ impl Tracked {
         let Some(place) = Place::of(self.id) else {
             return;
         };
-        // The end time only matters to a subscriber.
-        let ended_at: Option<Nanos> = shard.collecting.load(Ordering::Relaxed).then(clock::now);
+        // The end time only matters to a subscriber and to a parent request: one reading
+        // for both, none for neither.
+        let collecting = shard.collecting.load(Ordering::Relaxed);
+        let now = (collecting || self.parent.is_some()).then(clock::now);
+        let ended_at: Option<Nanos> = now.filter(|_| collecting);
         let removed = shard.lock().remove(place, ending, ended_at, &shard.counts);
-        if let Some(parent) = self.parent.take() {
-            parent.child_finished(self.id, clock::now());
+        if let (Some(parent), Some(now)) = (self.parent.take(), now) {
+            parent.child_finished(self.id, now);
         }
         // Whatever the lock handed back is freed or kept here, outside it.
         if let Some(spare) = removed.spare {
