@@ -4,18 +4,19 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::client_body::ClientBody;
 use crate::current::current_entry;
-use crate::entry::Start;
+use crate::entry::{Entry, Start};
 use crate::future::ClientResponseFuture;
 use crate::snapshot::Direction;
 use crate::table::Table;
 use crate::terminate;
+use crate::trace::{self, TraceContext};
 
 /// Tracks every request a client sends, from `call` until the caller has read the whole
 /// response body or dropped it.
@@ -61,10 +62,20 @@ use crate::terminate;
 ///
 /// The made-up response's body is empty without asking anything of the inner client's
 /// body type (hyper's `Incoming` cannot be made): see [`ClientBody`].
+///
+/// # Trace context
+/// Each call gets its own span id and sends it in a W3C `traceparent` header, so the
+/// request it causes in the next service (tracked by that service's `InFlightLayer`) is
+/// its child: the `inflight` CLI joins the two into one tree. A call made for an inbound
+/// request continues that request's trace and passes on its `tracestate`; any other call
+/// starts a new trace. A request that already carries a `traceparent` (set by the caller
+/// or by an OpenTelemetry propagator) keeps it, and the call takes its ids from it. See
+/// [`propagate_trace`](InFlightClientLayer::propagate_trace).
 #[derive(Clone)]
 pub struct InFlightClientLayer {
     table: Table,
     terminated_status: StatusCode,
+    propagate_trace: bool,
 }
 
 impl InFlightClientLayer {
@@ -78,6 +89,7 @@ impl InFlightClientLayer {
         InFlightClientLayer {
             table,
             terminated_status: terminate::DEFAULT_STATUS,
+            propagate_trace: true,
         }
     }
 
@@ -87,6 +99,16 @@ impl InFlightClientLayer {
     /// [`InFlightLayer::terminated_status`](crate::InFlightLayer::terminated_status)).
     pub fn terminated_status(mut self, status: StatusCode) -> Self {
         self.terminated_status = status;
+        self
+    }
+
+    /// Whether calls send `traceparent` (and `tracestate`) headers (default on).
+    ///
+    /// Off, calls still carry trace and span ids in the table, but the next service cannot
+    /// tell which call its request came from. Turn it off for calls that leave your
+    /// systems, where the ids mean nothing and a header is one more thing sent out.
+    pub fn propagate_trace(mut self, propagate: bool) -> Self {
+        self.propagate_trace = propagate;
         self
     }
 
@@ -106,6 +128,7 @@ impl fmt::Debug for InFlightClientLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InFlightClientLayer")
             .field("terminated_status", &self.terminated_status)
+            .field("propagate_trace", &self.propagate_trace)
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +141,7 @@ impl<S> Layer<S> for InFlightClientLayer {
             inner,
             table: self.table.clone(),
             terminated_status: self.terminated_status,
+            propagate_trace: self.propagate_trace,
         }
     }
 }
@@ -128,6 +152,7 @@ pub struct InFlightClient<S> {
     inner: S,
     table: Table,
     terminated_status: StatusCode,
+    propagate_trace: bool,
 }
 
 impl<S> InFlightClient<S> {
@@ -179,10 +204,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let parent = current_entry().filter(|entry| entry.direction == Direction::Inbound);
+        let trace = call_trace(&mut req, parent.as_deref(), self.propagate_trace);
         let mut tracked = self.table.register(Start {
             parent: parent.as_ref().map_or(0, |entry| entry.id()),
+            trace,
             direction: Direction::Outbound,
             method: req.method(),
             uri: req.uri(),
@@ -205,6 +232,30 @@ where
             self.terminated_status,
         )
     }
+}
+
+/// The call's place in its trace, and the headers that pass it on.
+fn call_trace<B>(req: &mut Request<B>, parent: Option<&Entry>, propagate: bool) -> TraceContext {
+    let headers = req.headers_mut();
+    if let Some(set) = TraceContext::from_headers(headers) {
+        // The caller named this call's span itself: the next service's request is its
+        // child under that span id, so the call takes it as its own.
+        return TraceContext {
+            parent_span_id: parent.map(|parent| parent.trace.span_id),
+            ..set
+        };
+    }
+    let trace = parent.map_or_else(TraceContext::new_root, |parent| parent.trace.child());
+    if propagate {
+        headers.insert(trace::TRACEPARENT, trace.traceparent());
+        if let Some(state) = parent.and_then(Entry::tracestate)
+            && !headers.contains_key(trace::TRACESTATE)
+            && let Ok(value) = HeaderValue::from_str(&state)
+        {
+            headers.insert(trace::TRACESTATE, value);
+        }
+    }
+    trace
 }
 
 /// `host:port` of the call, as the parent's `awaiting …` status shows it.

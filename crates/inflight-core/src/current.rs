@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 use crate::entry::Entry;
 use crate::snapshot::Direction;
 use crate::sync::Arc;
+use crate::trace::{SpanId, TraceContext, TraceId};
 
 thread_local! {
     static CURRENT: Cell<Option<Arc<Entry>>> = const { Cell::new(None) };
@@ -214,6 +215,30 @@ impl RequestHandle {
     /// Inbound or outbound.
     pub fn direction(&self) -> Direction {
         self.entry.direction
+    }
+
+    /// The request's place in its W3C trace: put it in logs and `tracing` spans to find
+    /// them from a trace id the `inflight` CLI shows, and the other way round.
+    ///
+    /// ```
+    /// # use inflight_core as inflight;
+    /// if let Some(request) = inflight::current() {
+    ///     let trace = request.trace();
+    ///     println!("trace_id={} span_id={}", trace.trace_id, trace.span_id);
+    /// }
+    /// ```
+    pub fn trace(&self) -> TraceContext {
+        self.entry.trace
+    }
+
+    /// The W3C trace id (32 hex digits when shown).
+    pub fn trace_id(&self) -> TraceId {
+        self.entry.trace.trace_id
+    }
+
+    /// The request's own span id (16 hex digits when shown).
+    pub fn span_id(&self) -> SpanId {
+        self.entry.trace.span_id
     }
 
     /// Like [`set_status`], for this request.

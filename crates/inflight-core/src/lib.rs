@@ -44,6 +44,7 @@ mod status;
 mod sync;
 mod table;
 mod terminate;
+pub mod trace;
 #[cfg(feature = "wire")]
 pub mod wire;
 
@@ -69,3 +70,4 @@ pub use table::{
     global,
 };
 pub use terminate::{TERMINATED_HEADER, Terminated};
+pub use trace::{SpanId, TraceContext, TraceId};

@@ -18,6 +18,7 @@ use crate::future::ResponseFuture;
 use crate::snapshot::Direction;
 use crate::table::Table;
 use crate::terminate;
+use crate::trace::{self, TraceContext};
 
 /// Tracks every request a service serves, from `call` until its response body is over.
 ///
@@ -71,6 +72,7 @@ pub struct InFlightLayer {
     request_extension: bool,
     headers: Arc<[HeaderName]>,
     terminated_status: StatusCode,
+    trust_incoming_trace: bool,
 }
 
 impl InFlightLayer {
@@ -86,6 +88,7 @@ impl InFlightLayer {
             request_extension: false,
             headers: Arc::new([]),
             terminated_status: terminate::DEFAULT_STATUS,
+            trust_incoming_trace: true,
         }
     }
 
@@ -138,6 +141,24 @@ impl InFlightLayer {
         self
     }
 
+    /// Whether a request joins the trace its caller names in `traceparent` (default on).
+    ///
+    /// Turn it off in a service that faces the internet: there the caller is anyone, and
+    /// a trace id it picks could join unrelated requests or make one look like part of
+    /// another's trace. Each request then starts its own trace and the caller's
+    /// `tracestate` is dropped; the services behind it still join that trace through the
+    /// `traceparent` their callers send.
+    ///
+    /// ```
+    /// # use inflight_core as inflight;
+    /// let edge = inflight::InFlightLayer::new().trust_incoming_trace(false);
+    /// # let _ = edge;
+    /// ```
+    pub fn trust_incoming_trace(mut self, trust: bool) -> Self {
+        self.trust_incoming_trace = trust;
+        self
+    }
+
     /// The table requests go to.
     pub fn table(&self) -> &Table {
         &self.table
@@ -156,6 +177,7 @@ impl fmt::Debug for InFlightLayer {
             .field("request_extension", &self.request_extension)
             .field("headers", &self.headers)
             .field("terminated_status", &self.terminated_status)
+            .field("trust_incoming_trace", &self.trust_incoming_trace)
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +192,7 @@ impl<S> Layer<S> for InFlightLayer {
             request_extension: self.request_extension,
             headers: self.headers.clone(),
             terminated_status: self.terminated_status,
+            trust_incoming_trace: self.trust_incoming_trace,
         }
     }
 }
@@ -182,6 +205,7 @@ pub struct InFlight<S> {
     request_extension: bool,
     headers: Arc<[HeaderName]>,
     terminated_status: StatusCode,
+    trust_incoming_trace: bool,
 }
 
 impl<S> InFlight<S> {
@@ -235,8 +259,14 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let caller = if self.trust_incoming_trace {
+            TraceContext::from_headers(req.headers())
+        } else {
+            None
+        };
         let mut tracked = self.table.register(Start {
             parent: 0,
+            trace: caller.map_or_else(TraceContext::new_root, |caller| caller.child()),
             direction: Direction::Inbound,
             method: req.method(),
             uri: req.uri(),
@@ -250,6 +280,12 @@ where
                 .cloned(),
             history_limit: self.table.history_limit(),
         });
+        if caller.is_some()
+            && let Some(entry) = &tracked.entry
+            && let Some(state) = trace::tracestate(req.headers())
+        {
+            entry.set_tracestate(state);
+        }
         if !self.headers.is_empty()
             && let Some(entry) = &tracked.entry
         {

@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode, Version};
 
+use crate::trace::{SpanId, TraceId};
+
 /// Whether a request came into this process or went out of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -108,6 +110,14 @@ pub struct EntrySnapshot {
     pub attributes: Vec<(String, String)>,
     /// For an outbound call made while serving an inbound request: that request's id.
     pub parent: Option<u64>,
+    /// The W3C trace the request belongs to.
+    pub trace_id: TraceId,
+    /// The request's own span.
+    pub span_id: SpanId,
+    /// The span that caused it: the caller's outbound call for an inbound request (in the
+    /// service that sent it), the inbound request for an outbound call. `None` for the
+    /// first request of a trace.
+    pub parent_span_id: Option<SpanId>,
     /// For an inbound request: its outbound calls still in flight.
     pub children: Vec<u64>,
     /// Bytes received: the response body for outbound calls; for inbound requests the

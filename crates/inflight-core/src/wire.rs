@@ -39,6 +39,18 @@ pub struct RequestList {
 pub struct Request {
     /// Unique in the process.
     pub id: u64,
+    /// The W3C trace it belongs to: 32 lowercase hex digits.
+    #[serde(default)]
+    pub trace_id: String,
+    /// Its own span: 16 lowercase hex digits. An outbound call sends it in `traceparent`,
+    /// so the request it causes in the next service has it as `parent_span_id`.
+    #[serde(default)]
+    pub span_id: String,
+    /// The span that caused it: for an inbound request, the outbound call of the service
+    /// that sent it; for an outbound call, the inbound request it was made for. `None`
+    /// for the first request of a trace.
+    #[serde(default)]
+    pub parent_span_id: Option<String>,
     /// `inbound` or `outbound`.
     pub direction: String,
     /// The method.
@@ -174,6 +186,34 @@ pub struct FinishedRequest {
     pub duration_ms: f64,
 }
 
+/// `GET /traces/{id}`: what this process knows of one trace.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TraceReply {
+    /// Who answered.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// The trace asked for.
+    pub trace_id: String,
+    /// Its requests in flight here, oldest first.
+    pub requests: Vec<Request>,
+    /// Its requests that ended here recently, oldest first: what the ring of finished
+    /// requests still holds (see `finished_window`).
+    pub finished: Vec<FinishedRequest>,
+    /// What the ring of finished requests keeps, so an empty `finished` can be read.
+    pub finished_window: FinishedWindow,
+}
+
+/// The bounds of the ring of recently finished requests behind `GET /traces/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FinishedWindow {
+    /// The most finished requests it holds.
+    pub capacity: u64,
+    /// How long it holds one, in seconds.
+    pub max_age_seconds: f64,
+    /// How many it holds now.
+    pub held: u64,
+}
+
 /// `GET /profile`: where time went, per route and status.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProfileReport {
@@ -270,6 +310,9 @@ impl Request {
     pub fn from_snapshot(entry: &EntrySnapshot, history: bool) -> Request {
         Request {
             id: entry.id,
+            trace_id: entry.trace_id.to_string(),
+            span_id: entry.span_id.to_string(),
+            parent_span_id: entry.parent_span_id.map(|span| span.to_string()),
             direction: entry.direction.as_str().to_owned(),
             method: entry.method.to_string(),
             uri: entry.uri.clone(),

@@ -20,6 +20,7 @@ use crate::snapshot::Direction;
 use crate::status::StatusText;
 use crate::sync::Ordering::Relaxed;
 use crate::sync::{AtomicU8, AtomicU16, AtomicU64, Mutex, MutexGuard, SetUnshared};
+use crate::trace::TraceContext;
 
 mod control;
 mod uri;
@@ -45,6 +46,7 @@ pub(crate) struct Entry {
     id: AtomicU64,
     /// The inbound request this outbound call was made for, or 0.
     pub(crate) parent: u64,
+    pub(crate) trace: TraceContext,
     pub(crate) start: Nanos,
     pub(crate) direction: Direction,
     version: Version,
@@ -85,6 +87,8 @@ struct Detail {
     control_message: Option<String>,
     /// Tasks waiting in `cancelled()`.
     cancel_waiters: Vec<Waker>,
+    /// The caller's `tracestate`, passed on to outbound calls.
+    tracestate: Option<Box<str>>,
 }
 
 pub(crate) struct PendingCall {
@@ -102,6 +106,7 @@ struct Transition {
 /// What the layers know about a request when it starts.
 pub(crate) struct Start<'a> {
     pub(crate) parent: u64,
+    pub(crate) trace: TraceContext,
     pub(crate) direction: Direction,
     pub(crate) method: &'a Method,
     pub(crate) uri: &'a Uri,
@@ -127,6 +132,7 @@ impl Entry {
             // The table names the entry by where it puts it.
             id: AtomicU64::new(0),
             parent: start.parent,
+            trace: start.trace,
             start: now,
             direction: start.direction,
             version: start.version,
@@ -155,6 +161,7 @@ impl Entry {
         let method = MethodCode::of(start.method);
         self.id.set_unshared(0);
         self.parent = start.parent;
+        self.trace = start.trace;
         self.start = now;
         self.direction = start.direction;
         self.version = start.version;
@@ -281,6 +288,16 @@ impl Entry {
         }
     }
 
+    /// Keeps the caller's `tracestate` to pass on to outbound calls.
+    pub(crate) fn set_tracestate(&self, tracestate: Box<str>) {
+        self.detail().get_or_insert_with(Box::default).tracestate = Some(tracestate);
+    }
+
+    /// The caller's `tracestate`, if it sent one.
+    pub(crate) fn tracestate(&self) -> Option<Box<str>> {
+        self.detail().as_ref()?.tracestate.clone()
+    }
+
     pub(crate) fn set_route(&self, route: Cow<'static, str>) {
         self.detail().get_or_insert_with(Box::default).route = Some(route);
     }
@@ -355,10 +372,11 @@ mod tests {
 
     #[test]
     fn entry_stays_compact() {
-        // One allocation per request holds all of this plus the Arc's two counters; with a
-        // 60-byte URI the whole cost per entry must stay under 256 bytes (see benches/).
+        // One allocation per request holds all of this plus the Arc's two counters, a
+        // 60-byte URI inline. The W3C trace context is 34 of these bytes; with axum's
+        // `MatchedPath` (16 more) the entry is 240 bytes (see benches/README.md, memory).
         assert!(
-            std::mem::size_of::<Entry>() <= 224,
+            std::mem::size_of::<Entry>() <= 240,
             "Entry is {} bytes",
             std::mem::size_of::<Entry>()
         );

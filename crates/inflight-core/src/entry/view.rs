@@ -273,6 +273,9 @@ impl Entry {
         let response_status = self.response_status();
         EntrySnapshot {
             id: self.id(),
+            trace_id: self.trace.trace_id,
+            span_id: self.trace.span_id,
+            parent_span_id: self.trace.parent_span_id,
             direction: self.direction,
             method: self.method(detail),
             uri: view.redact(self.uri.as_str()),

@@ -13,6 +13,7 @@ use crate::entry::{Entry, View};
 use crate::snapshot::Direction;
 use crate::status::StatusText;
 use crate::sync::{Arc, Ordering};
+use crate::trace::TraceContext;
 
 /// A request that ended, read in place by a [`Subscription`]: nothing is copied unless
 /// asked for.
@@ -27,6 +28,11 @@ impl FinishedRequest<'_> {
     /// Its id.
     pub fn id(&self) -> u64 {
         self.entry.id()
+    }
+
+    /// Where it sat in its trace.
+    pub fn trace(&self) -> TraceContext {
+        self.entry.trace
     }
 
     /// Inbound or outbound.

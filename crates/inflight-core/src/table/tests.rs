@@ -6,6 +6,7 @@ fn register(table: &Table) -> Tracked {
     let uri = Uri::from_static("/a");
     table.register(Start {
         parent: 0,
+        trace: crate::trace::TraceContext::new_root(),
         direction: Direction::Inbound,
         method: &Method::GET,
         uri: &uri,

@@ -14,6 +14,9 @@ fn request(
 ) -> Request {
     Request {
         id,
+        trace_id: format!("{id:032x}"),
+        span_id: format!("{id:016x}"),
+        parent_span_id: None,
         direction: direction.into(),
         method: "GET".into(),
         uri: uri.into(),

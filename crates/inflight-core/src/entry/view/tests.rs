@@ -8,6 +8,7 @@ fn entry(start: Nanos) -> Entry {
     Entry::new(
         Start {
             parent: 0,
+            trace: crate::trace::TraceContext::new_root(),
             direction: Direction::Inbound,
             method: &Method::GET,
             uri: &uri,

@@ -46,6 +46,7 @@ fn start() -> Start<'static> {
     static URI: std::sync::OnceLock<Uri> = std::sync::OnceLock::new();
     Start {
         parent: 0,
+        trace: crate::trace::TraceContext::new_root(),
         direction: Direction::Inbound,
         method: &Method::GET,
         uri: URI.get_or_init(|| Uri::from_static("/a")),
