@@ -143,16 +143,18 @@ impl Scenario {
         if self == Scenario::Held {
             return with_held(service);
         }
+        if self == Scenario::TracedCaller {
+            let mut service = service;
+            return paired::one_thread(move || one_traced(&mut service));
+        }
         let worker = move || {
             let mut service = service.clone();
             move || one(&mut service)
         };
         match self {
-            Scenario::TracedCaller => {
-                let mut service = service;
-                paired::one_thread(move || one_traced(&mut service))
+            Scenario::OneThread | Scenario::Held | Scenario::TracedCaller => {
+                paired::one_thread(worker())
             }
-            Scenario::OneThread | Scenario::Held => paired::one_thread(worker()),
             Scenario::TwoThreads => paired::on_threads(2, 2, worker, None),
             Scenario::Oversubscribed => paired::on_threads(
                 OVERSUBSCRIBED_PER_CORE * cores(),
