@@ -11,7 +11,7 @@ use ratatui::widgets::{
     Block, Borders, Cell, Clear, Paragraph, Row as TableRow, Table, TableState, Wrap,
 };
 
-use super::app::{Action, App, Column, Mode};
+use super::app::{Action, App, Column, EndpointState, Mode};
 use crate::commands::{attributes, describe};
 
 /// Ages from which a request is shown in yellow, then red.
@@ -223,21 +223,26 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
     }
     // Failing endpoints first: a narrow terminal cuts the end of the bar, and with many
     // endpoints the one that fails would be out of sight.
-    let failing_first = app
+    let now = Instant::now();
+    let states: Vec<(&EndpointState, Option<String>)> = app
         .endpoints
         .iter()
-        .filter(|state| state.result.is_err())
-        .chain(app.endpoints.iter().filter(|state| state.result.is_ok()));
-    for (i, state) in failing_first.enumerate() {
+        .map(|state| (state, state.failing(now)))
+        .collect();
+    let failing_first = states
+        .iter()
+        .filter(|(_, failing)| failing.is_some())
+        .chain(states.iter().filter(|(_, failing)| failing.is_none()));
+    for (i, (state, failing)) in failing_first.enumerate() {
         if i > 0 {
             spans.push(Span::raw(" · "));
         }
-        match &state.result {
-            Ok(list) => spans.push(Span::styled(
+        match (failing, &state.result) {
+            (None, Ok(list)) => spans.push(Span::styled(
                 format!("{} ok ({})", state.endpoint, list.requests.len()),
                 Style::new().fg(Color::Green),
             )),
-            Err(error) => {
+            (Some(error), _) | (None, Err(error)) => {
                 let reason = error
                     .strip_prefix(&format!("{}: ", state.endpoint))
                     .unwrap_or(error);
