@@ -16,7 +16,7 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -31,11 +31,13 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::admin_support::ChildGuard;
-use crate::cli_support::{SCREEN_DEADLINE, inflight_binary};
+use crate::admin_support::{ChildGuard, Demo};
+use crate::cli_support::{
+    HELD, Run, SCREEN_DEADLINE, endpoint, inflight_binary, start_demo, wait_for_traffic,
+};
 
 type Pages = Arc<Mutex<HashMap<String, (StatusCode, String)>>>;
 
@@ -191,4 +193,43 @@ impl BatchTop {
             }
         }
     }
+}
+
+/// `N` demos with their traffic in flight, held there by the 60 s upstream.
+pub async fn demos<const N: usize>() -> [Demo; N] {
+    let demos: [Demo; N] = std::array::from_fn(|_| start_demo(HELD));
+    for demo in &demos {
+        wait_for_traffic(demo).await;
+    }
+    demos
+}
+
+/// The requests of an `ls --json` run.
+pub fn requests(run: &Run) -> Vec<Value> {
+    run.json()["requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no requests array: {run}"))
+}
+
+/// The endpoints that have requests in an `ls --json` run.
+pub fn listed_endpoints(run: &Run) -> BTreeSet<String> {
+    requests(run)
+        .iter()
+        .filter_map(|r| r["endpoint"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Checks that no request is listed twice.
+pub fn assert_each_once(run: &Run) {
+    let all = requests(run);
+    let unique: BTreeSet<(String, u64)> = all
+        .iter()
+        .filter_map(|r| Some((r["endpoint"].as_str()?.to_owned(), r["id"].as_u64()?)))
+        .collect();
+    assert_eq!(unique.len(), all.len(), "a request listed twice: {run}");
+}
+
+pub fn names(demos: &[&Demo]) -> BTreeSet<String> {
+    demos.iter().map(|demo| endpoint(demo)).collect()
 }

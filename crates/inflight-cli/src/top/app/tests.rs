@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use inflight_core::wire::Origin;
+use inflight_core::wire::{Origin, RequestList};
 
 use super::*;
 
