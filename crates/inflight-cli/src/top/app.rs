@@ -1,9 +1,10 @@
 //! The state of `inflight top` and what each key does to it. Nothing here touches the
 //! terminal or the network, so it is tested directly.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use inflight_core::wire::{Request, RequestList};
+use inflight_core::wire::Request;
 
 pub(crate) use super::rows::{Column, EndpointState, Row};
 use crate::endpoints::Endpoint;
@@ -89,11 +90,7 @@ impl App {
         App {
             endpoints: endpoints
                 .iter()
-                .map(|endpoint| EndpointState {
-                    endpoint: endpoint.clone(),
-                    result: Err("not asked yet".into()),
-                    fetched_at: Instant::now(),
-                })
+                .map(|endpoint| EndpointState::new(endpoint.clone()))
                 .collect(),
             rows: Vec::new(),
             sort: Column::Age,
@@ -105,21 +102,6 @@ impl App {
             notice: None,
             page: 10,
         }
-    }
-
-    /// New answers from the endpoints.
-    pub(crate) fn update(
-        &mut self,
-        answers: Vec<(Endpoint, Result<RequestList, String>)>,
-        at: Instant,
-    ) {
-        for (endpoint, result) in answers {
-            if let Some(state) = self.endpoints.iter_mut().find(|s| s.endpoint == endpoint) {
-                state.result = result;
-                state.fetched_at = at;
-            }
-        }
-        self.rebuild();
     }
 
     pub(crate) fn selected_row(&self) -> Option<&Row> {
@@ -144,31 +126,44 @@ impl App {
             })
             .filter(|row| filter.is_empty() || row.text().contains(&filter))
             .collect();
-        let is_child_shown = |row: &Row| {
-            row.request.parent.is_some_and(|parent| {
-                all.iter()
-                    .any(|other| other.endpoint == row.endpoint && other.request.id == parent)
-            })
-        };
-        let (children, mut top): (Vec<Row>, Vec<Row>) =
-            all.iter().cloned().partition(is_child_shown);
-        self.sort_rows(&mut top, now);
-        let mut rows = Vec::with_capacity(all.len());
-        for parent in top {
-            let mut mine: Vec<Row> = children
+        // Children found through maps, not by scanning every row for each: a fleet of a
+        // thousand endpoints brings tens of thousands of rows.
+        let is_child: Vec<bool> = {
+            let shown: HashSet<(&str, u64)> = all
                 .iter()
-                .filter(|c| {
-                    c.endpoint == parent.endpoint && c.request.parent == Some(parent.request.id)
-                })
-                .cloned()
-                .map(|mut c| {
-                    c.depth = 1;
-                    c
-                })
+                .map(|row| (row.endpoint.base.as_str(), row.request.id))
                 .collect();
-            mine.sort_by(|a, b| b.request.elapsed_ms.total_cmp(&a.request.elapsed_ms));
+            all.iter()
+                .map(|row| {
+                    row.request
+                        .parent
+                        .is_some_and(|parent| shown.contains(&(row.endpoint.base.as_str(), parent)))
+                })
+                .collect()
+        };
+        let mut top = Vec::with_capacity(all.len());
+        let mut children: HashMap<(String, u64), Vec<Row>> = HashMap::new();
+        for (mut row, child) in all.into_iter().zip(is_child) {
+            match row.request.parent {
+                Some(parent) if child => {
+                    row.depth = 1;
+                    children
+                        .entry((row.endpoint.base.clone(), parent))
+                        .or_default()
+                        .push(row);
+                }
+                _ => top.push(row),
+            }
+        }
+        self.sort_rows(&mut top, now);
+        let mut rows = Vec::with_capacity(top.len() + children.len());
+        for parent in top {
+            let mine = children.remove(&(parent.endpoint.base.clone(), parent.request.id));
             rows.push(parent);
-            rows.extend(mine);
+            if let Some(mut mine) = mine {
+                mine.sort_by(|a, b| b.request.elapsed_ms.total_cmp(&a.request.elapsed_ms));
+                rows.extend(mine);
+            }
         }
         self.rows = rows;
         self.selected = self
@@ -361,5 +356,6 @@ impl App {
     }
 }
 
+mod answers;
 #[cfg(test)]
 mod tests;
