@@ -20,10 +20,11 @@
 //! # Endpoints
 //! | | |
 //! |---|---|
-//! | `GET /requests` | requests in flight; `direction`, `min_age`, `status`, `route`, `sort`, `limit` |
+//! | `GET /requests` | requests in flight; `direction`, `min_age`, `status`, `route`, `trace`, `sort`, `limit` |
 //! | `GET /requests/{id}` | one request with its status history |
 //! | `DELETE /requests/{id}` | terminate it now (`message`) |
 //! | `POST /requests/{id}/cancel` | ask it to cancel; terminated after `grace` (default 5s) |
+//! | `GET /traces/{id}` | one W3C trace here: its requests in flight, with histories, and those finished recently |
 //! | `GET /recent` | the last finished requests per route, by latency bucket, and errors |
 //! | `GET /profile` | time spent per route and status; `reset=true` starts a new window |
 //! | `GET /healthz` | `free` (200) or `busy` (503), build info, uptime, counts |
@@ -69,6 +70,8 @@ mod reply;
 mod routes;
 mod server;
 mod state;
+mod trace_ring;
+mod traces;
 mod watchdog;
 mod web;
 
@@ -129,6 +132,11 @@ macro_rules! build_info {
     }};
 }
 
+/// How many finished requests `GET /traces/{id}` keeps by default.
+const DEFAULT_FINISHED_CAPACITY: usize = 4096;
+/// How long `GET /traces/{id}` keeps a finished request by default.
+const DEFAULT_FINISHED_MAX_AGE: Duration = Duration::from_secs(300);
+
 type BusyCallback = Arc<dyn Fn(bool) + Send + Sync>;
 type TextEndpoint = Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -147,6 +155,8 @@ pub struct AdminServer {
     pub(crate) stuck_after: Option<Duration>,
     pub(crate) default_grace: Duration,
     pub(crate) metrics_endpoint: Option<TextEndpoint>,
+    pub(crate) finished_capacity: usize,
+    pub(crate) finished_max_age: Duration,
 }
 
 impl AdminServer {
@@ -165,6 +175,8 @@ impl AdminServer {
             stuck_after: Some(Duration::from_secs(30)),
             default_grace: Duration::from_secs(5),
             metrics_endpoint: None,
+            finished_capacity: DEFAULT_FINISHED_CAPACITY,
+            finished_max_age: DEFAULT_FINISHED_MAX_AGE,
         }
     }
 
@@ -242,6 +254,25 @@ impl AdminServer {
         self
     }
 
+    /// How many recently finished requests `GET /traces/{id}` can show (default 4096);
+    /// `0` keeps none, and then ending requests are not copied at all.
+    ///
+    /// The ring holds a copy of each finished request with its status history: about
+    /// 1 KiB for a request with a short URL and a few statuses (measured in
+    /// `benches/README.md`, "Memory of the trace ring"), so the default bound is about
+    /// 4 MiB. Requests with long URLs, many attributes or long histories take more.
+    pub fn finished_capacity(mut self, requests: usize) -> Self {
+        self.finished_capacity = requests;
+        self
+    }
+
+    /// How long a finished request stays in the ring of `GET /traces/{id}` (default 5
+    /// minutes). Older ones are dropped at the next drain of ended requests (every 50 ms).
+    pub fn finished_max_age(mut self, age: Duration) -> Self {
+        self.finished_max_age = age;
+        self
+    }
+
     /// Binds `addr` and starts serving on a thread of its own.
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<AdminHandle> {
         server::start(self, addr)
@@ -256,6 +287,8 @@ impl fmt::Debug for AdminServer {
             .field("origins", &self.origins)
             .field("build", &self.build)
             .field("stuck_after", &self.stuck_after)
+            .field("finished_capacity", &self.finished_capacity)
+            .field("finished_max_age", &self.finished_max_age)
             .finish_non_exhaustive()
     }
 }
