@@ -257,10 +257,13 @@ impl AdminServer {
     /// How many recently finished requests `GET /traces/{id}` can show (default 4096);
     /// `0` keeps none, and then ending requests are not copied at all.
     ///
-    /// The ring holds a copy of each finished request with its status history: about
-    /// 1 KiB for a request with a short URL and a few statuses (measured in
-    /// `benches/README.md`, "Memory of the trace ring"), so the default bound is about
-    /// 4 MiB. Requests with long URLs, many attributes or long histories take more.
+    /// The ring holds a compact copy of each request that completed: its ids, method, URL,
+    /// route, response status, times and status history, about 450 bytes for a short URL
+    /// and four statuses, the index included; the default ring takes about 2 MiB when full.
+    /// Requests that failed, were dropped early or were terminated are kept whole (with
+    /// attributes, byte counts and the operator's message), about 1.2 KiB each. Longer URLs
+    /// and histories take more. The figures come from `cargo test -p inflight-admin --lib
+    /// bytes_per_kept_request -- --nocapture`; see `benches/README.md`.
     pub fn finished_capacity(mut self, requests: usize) -> Self {
         self.finished_capacity = requests;
         self

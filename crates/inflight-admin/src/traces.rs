@@ -7,7 +7,6 @@ use http::StatusCode;
 use inflight_core::TraceId;
 use inflight_core::wire::{FinishedWindow, Request as WireRequest, TraceReply};
 
-use crate::recent::finished_request;
 use crate::reply::{Failure, Reply, json};
 use crate::state::{State, lock};
 
@@ -47,14 +46,10 @@ pub(crate) fn trace(state: &State, id: &str) -> Result<Reply, Failure> {
         state.drain();
         let ended: HashSet<u64> = {
             let aggregates = lock(&state.aggregates);
-            let mut kept: Vec<_> = aggregates.traces.of(trace).collect();
-            kept.sort_by_key(|kept| (kept.entry.started_at, kept.entry.id));
-            finished = kept.into_iter().map(finished_request).collect();
-            aggregates
-                .traces
-                .of(trace)
-                .map(|kept| kept.entry.id)
-                .collect()
+            let mut hops: Vec<_> = aggregates.traces.of(trace).collect();
+            hops.sort_by_key(|hop| (hop.started_at(), hop.id()));
+            finished = hops.iter().map(|hop| hop.to_wire()).collect();
+            hops.iter().map(|hop| hop.id()).collect()
         };
         entries.retain(|entry| !ended.contains(&entry.id));
         entries.sort_by_key(|entry| (entry.started_at, entry.id));
