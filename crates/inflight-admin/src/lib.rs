@@ -31,7 +31,7 @@
 //! | `GET /dump` | the text dump |
 //! | `GET /metrics` | what [`metrics_endpoint`](AdminServer::metrics_endpoint) renders, when set |
 //! | `GET /openapi.json` | the OpenAPI 3 description of all of this |
-//! | `GET /` | the web page (`/app.js`, `/app.css`); `?endpoints=a:9084,b:9084` watches several |
+//! | `GET /` | the web page (`/app.js`, `/tree.js`, `/trace.js`, `/app.css`, `/trace.css`); `?endpoints=a:9084,b:9084` watches several |
 //!
 //! Every answer is JSON (but the dump and the web page); errors are `{"error": "..."}` with a
 //! 4xx status.
@@ -39,11 +39,22 @@
 //! # The web page
 //! `GET /` is a page that polls the admin ports in its `endpoints` query (default: its
 //! own) and shows all their requests in flight in one table, with their histories, the
-//! recent requests and the profiles; it terminates and cancels requests too. It is three
-//! static files inside this crate, loads nothing from elsewhere, and holds no data, so it
+//! recent requests and the profiles; it terminates and cancels requests too. Across
+//! services it joins the requests into one tree by W3C trace context (an inbound request
+//! under the outbound call that sent it), marks the request holding each waiting chain up,
+//! and shows a trace's hops from every endpoint's `/traces/{id}` on one time axis. It is a
+//! few static files inside this crate, loads nothing from elsewhere, and holds no data, so it
 //! needs no token: it asks for the read or kill token when an admin port answers `401`,
 //! and keeps them for the browser tab. The other admin ports must
 //! [`allow_origin`](AdminServer::allow_origin) the page's origin.
+//!
+//! # Traces
+//! `GET /traces/{id}` (32 hex digits, either case) answers the trace's requests in flight
+//! here, oldest first with their histories, and those that finished recently, from a ring
+//! bounded by count and age ([`finished_capacity`](AdminServer::finished_capacity),
+//! [`finished_max_age`](AdminServer::finished_max_age); `finished_window` in the answer
+//! says what it keeps). An id this process has not seen is an empty answer, not an error;
+//! a malformed one is a `400`. `GET /requests?trace=ID` filters the list the same way.
 //!
 //! # Safety
 //! The examples bind loopback; nothing is exposed unless you bind another address.
