@@ -269,11 +269,11 @@ impl AdminServer {
     /// `0` keeps none, and then ending requests are not copied at all.
     ///
     /// The ring holds a compact copy of each request that completed: its ids, method, URL,
-    /// route, response status, times and status history, about 450 bytes for a short URL
-    /// and four statuses, the index included; the default ring takes about 2 MiB when full.
+    /// route, response status and times, without its status history; about 290 bytes for
+    /// a short URL, the index included, so the default ring takes about 1.2 MiB when full.
     /// Requests that failed, were dropped early or were terminated are kept whole (with
-    /// attributes, byte counts and the operator's message), about 1.2 KiB each. Longer URLs
-    /// and histories take more. The figures come from `cargo test -p inflight-admin --lib
+    /// status history, attributes, byte counts and the operator's message), about 1.2 KiB
+    /// each. Longer URLs and histories take more. The figures come from `cargo test -p inflight-admin --lib
     /// bytes_per_kept_request -- --nocapture`; see `benches/README.md`.
     pub fn finished_capacity(mut self, requests: usize) -> Self {
         self.finished_capacity = requests;

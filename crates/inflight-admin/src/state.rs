@@ -84,7 +84,7 @@ impl Aggregates {
         for request in requests {
             self.watchdog.ended(request);
         }
-        self.traces.record(requests);
+        self.traces.record(requests, &families);
         #[cfg(feature = "metrics")]
         self.metrics.record(requests, &families, &self.families);
     }

@@ -48,7 +48,10 @@ pub(crate) fn trace(state: &State, id: &str) -> Result<Reply, Failure> {
             let aggregates = lock(&state.aggregates);
             let mut hops: Vec<_> = aggregates.traces.of(trace).collect();
             hops.sort_by_key(|hop| (hop.started_at(), hop.id()));
-            finished = hops.iter().map(|hop| hop.to_wire()).collect();
+            finished = hops
+                .iter()
+                .map(|hop| hop.to_wire(&aggregates.families))
+                .collect();
             hops.iter().map(|hop| hop.id()).collect()
         };
         entries.retain(|entry| !ended.contains(&entry.id));

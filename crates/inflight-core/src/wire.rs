@@ -198,8 +198,9 @@ pub struct TraceReply {
     pub requests: Vec<Request>,
     /// Its requests that ended here recently, oldest first: what the ring of finished
     /// requests still holds (see `finished_window`). Those that completed are kept
-    /// compact: `version` empty, `peer` and `parent` `None`, no `attributes` or
-    /// `children`, byte counts 0. Those that did not are kept whole.
+    /// compact: no `history` (`status` is `completed`), `version` empty, `peer` and
+    /// `parent` `None`, no `attributes` or `children`, byte counts 0. Those that did not
+    /// are kept whole.
     pub finished: Vec<FinishedRequest>,
     /// What the ring of finished requests keeps, so an empty `finished` can be read.
     pub finished_window: FinishedWindow,

@@ -1,14 +1,15 @@
-//! What the ring keeps of one finished request: a compact copy in three allocations for
-//! the many that completed, the whole request for the few that did not.
+//! What the ring keeps of one finished request: a compact copy in one allocation (its
+//! URL) for the many that completed, the whole request for the few that did not.
 
 use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
 use inflight_core::wire::{
-    FinishedRequest as WireFinished, Request as WireRequest, Transition, millis, rfc3339,
+    FinishedRequest as WireFinished, Request as WireRequest, millis, rfc3339,
 };
 use inflight_core::{Direction, Ending, Finished, FinishedRequest, TraceContext};
 
+use crate::families::Families;
 use crate::recent::finished_request;
 
 /// A finished request as the ring keeps it.
@@ -19,7 +20,9 @@ pub(crate) enum Hop {
     Whole(Box<Finished>),
 }
 
-/// The parts of a completed request a trace's timeline shows.
+/// The parts of a completed request a trace's timeline shows: no status history, which
+/// would cost the admin thread more than all the rest (its statuses formatted, two more
+/// allocations).
 pub(crate) struct Compact {
     id: u64,
     trace: TraceContext,
@@ -28,50 +31,18 @@ pub(crate) struct Compact {
     response_status: Option<StatusCode>,
     ended_at: SystemTime,
     duration: Duration,
-    /// The URI, then the route, then each status, one after the other.
-    text: Box<str>,
-    uri_len: u32,
-    route_len: Option<u32>,
-    /// Each status's length in `text` and how long the request had it, oldest first.
-    statuses: Box<[(u32, Duration)]>,
-}
-
-/// Buffers reused from one request to the next while a batch is recorded.
-#[derive(Default)]
-pub(crate) struct Scratch {
-    text: String,
-    status: String,
-    statuses: Vec<(u32, Duration)>,
-}
-
-fn len32(text: &str) -> u32 {
-    u32::try_from(text.len()).unwrap_or(u32::MAX)
+    uri: Box<str>,
+    /// The family (see `families.rs`) named by the request's route, when it had one.
+    route: Option<u32>,
 }
 
 impl Hop {
-    pub(crate) fn new(request: &FinishedRequest<'_>, scratch: &mut Scratch) -> Hop {
+    /// `family` is the request's family; it names the route when the request had one.
+    pub(crate) fn new(request: &FinishedRequest<'_>, family: usize) -> Hop {
         if request.ending() != Ending::Completed {
             return Hop::Whole(Box::new(request.to_finished()));
         }
-        let Scratch {
-            text,
-            status,
-            statuses,
-        } = scratch;
-        text.clear();
-        statuses.clear();
-        text.push_str(&request.uri());
-        let uri_len = len32(text);
-        let route_len = request.with_route(|route| {
-            route.map(|route| {
-                text.push_str(route);
-                len32(route)
-            })
-        });
-        request.for_each_status(status, |status, stay| {
-            text.push_str(status);
-            statuses.push((len32(status), stay));
-        });
+        let routed = request.with_route(|route| route.is_some());
         Hop::Compact(Compact {
             id: request.id(),
             trace: request.trace(),
@@ -80,10 +51,8 @@ impl Hop {
             response_status: request.response_status(),
             ended_at: request.ended_at(),
             duration: request.duration(),
-            text: Box::from(text.as_str()),
-            uri_len,
-            route_len,
-            statuses: Box::from(statuses.as_slice()),
+            uri: request.uri().into_boxed_str(),
+            route: routed.then(|| u32::try_from(family).ok()).flatten(),
         })
     }
 
@@ -102,10 +71,10 @@ impl Hop {
     }
 
     /// The JSON form, as in `/recent`.
-    pub(crate) fn to_wire(&self) -> WireFinished {
+    pub(crate) fn to_wire(&self, families: &Families) -> WireFinished {
         match self {
             Hop::Whole(finished) => finished_request(finished),
-            Hop::Compact(hop) => hop.to_wire(),
+            Hop::Compact(hop) => hop.to_wire(families),
         }
     }
 }
@@ -115,30 +84,8 @@ fn started(ended_at: SystemTime, duration: Duration) -> SystemTime {
 }
 
 impl Compact {
-    fn to_wire(&self) -> WireFinished {
+    fn to_wire(&self, families: &Families) -> WireFinished {
         let started_at = started(self.ended_at, self.duration);
-        let uri_end = self.uri_len as usize;
-        let route_end = uri_end + self.route_len.map_or(0, |len| len as usize);
-        let mut at = route_end;
-        // Counted back from the end: the table's history is bounded, and when its oldest
-        // statuses were dropped the first one kept began after the start.
-        let kept: Duration = self.statuses.iter().map(|(_, stay)| *stay).sum();
-        let mut offset = self.duration.saturating_sub(kept);
-        let mut history = Vec::with_capacity(self.statuses.len());
-        for (len, stay) in self.statuses.iter() {
-            let status = self.text.get(at..at + *len as usize).unwrap_or_default();
-            at += *len as usize;
-            history.push(Transition {
-                status: status.to_owned(),
-                at: rfc3339(started_at + offset),
-                offset_ms: millis(offset),
-            });
-            offset += *stay;
-        }
-        let last_stay = self
-            .statuses
-            .last()
-            .map_or(Duration::ZERO, |(_, stay)| *stay);
         WireFinished {
             request: WireRequest {
                 id: self.id,
@@ -147,20 +94,18 @@ impl Compact {
                 parent_span_id: self.trace.parent_span_id.map(|span| span.to_string()),
                 direction: self.direction.as_str().to_owned(),
                 method: self.method.to_string(),
-                uri: self.text.get(..uri_end).unwrap_or_default().to_owned(),
+                uri: self.uri.to_string(),
                 version: String::new(),
                 peer: None,
-                route: self.route_len.map(|_| {
-                    self.text
-                        .get(uri_end..route_end)
-                        .unwrap_or_default()
-                        .to_owned()
-                }),
+                route: self
+                    .route
+                    .and_then(|family| families.get(family as usize))
+                    .map(|(_, name)| name.clone()),
                 started_at: rfc3339(started_at),
                 elapsed_ms: millis(self.duration),
-                status: history.last().map(|t| t.status.clone()).unwrap_or_default(),
-                status_elapsed_ms: millis(last_stay),
-                history: Some(history),
+                status: Ending::Completed.as_str().to_owned(),
+                status_elapsed_ms: 0.0,
+                history: None,
                 history_dropped: 0,
                 attributes: Default::default(),
                 parent: None,

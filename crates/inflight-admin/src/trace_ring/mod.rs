@@ -12,7 +12,6 @@ use inflight_core::{FinishedRequest, TraceId};
 
 mod hop;
 pub(crate) use hop::Hop;
-use hop::Scratch;
 
 /// No next request in the trace.
 const END: u64 = u64::MAX;
@@ -43,7 +42,6 @@ pub(crate) struct TraceRing {
     /// The sequence number of `kept[0]`; `kept[i]` has `first + i`.
     first: u64,
     index: HashMap<TraceId, Chain, foldhash::fast::RandomState>,
-    scratch: Scratch,
 }
 
 impl TraceRing {
@@ -54,7 +52,6 @@ impl TraceRing {
             kept: VecDeque::new(),
             first: 0,
             index: HashMap::default(),
-            scratch: Scratch::default(),
         }
     }
 
@@ -71,17 +68,18 @@ impl TraceRing {
     }
 
     /// Keeps a drained batch (oldest end first), then drops what is too old or too many.
-    pub(crate) fn record(&mut self, requests: &[FinishedRequest<'_>]) {
+    /// `families[i]` is the family of `requests[i]`.
+    pub(crate) fn record(&mut self, requests: &[FinishedRequest<'_>], families: &[usize]) {
         let now = Instant::now();
         if self.capacity > 0 && !self.max_age.is_zero() {
             let wall_now = SystemTime::now();
             // Only the newest `capacity` of a batch could stay: skip copying the rest.
             let skip = requests.len().saturating_sub(self.capacity);
-            for request in &requests[skip..] {
+            for (request, family) in requests[skip..].iter().zip(&families[skip..]) {
                 let ago = wall_now
                     .duration_since(request.ended_at())
                     .unwrap_or_default();
-                let hop = Hop::new(request, &mut self.scratch);
+                let hop = Hop::new(request, *family);
                 self.push(
                     request.trace().trace_id,
                     now.checked_sub(ago).unwrap_or(now),

@@ -11,6 +11,7 @@ use inflight_core::{InFlightLayer, Subscription, Table, TraceContext};
 use tower::{Layer, ServiceExt};
 
 use super::*;
+use crate::families::Families;
 
 thread_local! {
     /// Bytes asked for, net, by this thread.
@@ -102,8 +103,8 @@ fn counted() -> (isize, isize) {
 }
 
 /// Sends `count` requests through the layer, one trace each (or all of `trace`), the way a
-/// typical service sees them: a short URL with a query, two statuses of the handler's own
-/// and an attribute.
+/// typical service sees them: a short URL with a query and a route, two statuses of the
+/// handler's own and an attribute.
 fn requests(table: &Table, count: usize, trace: Option<TraceContext>) {
     send(table, count, trace, true);
 }
@@ -112,6 +113,7 @@ fn requests(table: &Table, count: usize, trace: Option<TraceContext>) {
 fn send(table: &Table, count: usize, trace: Option<TraceContext>, read: bool) {
     let service = InFlightLayer::with_table(table.clone()).layer(tower::service_fn(
         |_request: http::Request<Full<Bytes>>| async {
+            inflight_core::set_route("/api/orders/{id}");
             inflight_core::set_status("loading order");
             inflight_core::set_attr("customer", "c-4711");
             inflight_core::set_status("rendering");
@@ -137,11 +139,16 @@ fn send(table: &Table, count: usize, trace: Option<TraceContext>, read: bool) {
 }
 
 /// Drains into `ring`; returns the bytes (asked for, set aside) that recording kept.
-fn record(ended: &mut Subscription, ring: &mut TraceRing) -> (isize, isize) {
+fn record(
+    ended: &mut Subscription,
+    ring: &mut TraceRing,
+    families: &mut Families,
+) -> (isize, isize) {
     let mut grew = (0, 0);
     ended.drain(|batch| {
+        let of: Vec<usize> = batch.iter().map(|r| families.of(r)).collect();
         let before = counted();
-        ring.record(batch);
+        ring.record(batch, &of);
         let after = counted();
         grew = (after.0 - before.0, after.1 - before.1);
     });
@@ -153,22 +160,23 @@ fn keeps_the_newest_up_to_its_count_and_finds_them_by_trace() {
     let table = Table::new();
     let mut ended = table.subscribe();
     let mut ring = TraceRing::new(4, Duration::from_secs(3600));
+    let mut families = Families::default();
     let mine = TraceContext::new_root();
     requests(&table, 3, Some(mine));
     requests(&table, 2, None);
-    record(&mut ended, &mut ring);
+    record(&mut ended, &mut ring, &mut families);
     assert_eq!(ring.len(), 4);
     // The first of the three is gone; the index no longer names it.
     let uris: Vec<String> = ring
         .of(mine.trace_id)
-        .map(|hop| hop.to_wire().request.uri)
+        .map(|hop| hop.to_wire(&families).request.uri)
         .collect();
     assert_eq!(
         uris,
         ["/api/orders/100001?page=2", "/api/orders/100002?page=2"]
     );
     requests(&table, 4, None);
-    record(&mut ended, &mut ring);
+    record(&mut ended, &mut ring, &mut families);
     assert_eq!(ring.of(mine.trace_id).count(), 0);
     assert_eq!(ring.index.len(), 4, "one trace each, nothing left behind");
     ring.expire(Instant::now() + Duration::from_secs(3600));
@@ -181,14 +189,15 @@ fn completed_requests_are_kept_compact_and_the_others_whole() {
     let table = Table::new();
     let mut ended = table.subscribe();
     let mut ring = TraceRing::new(8, Duration::from_secs(3600));
+    let mut families = Families::default();
     let trace = TraceContext::new_root();
     send(&table, 1, Some(trace), true);
     send(&table, 1, Some(trace), false);
-    record(&mut ended, &mut ring);
+    record(&mut ended, &mut ring, &mut families);
     let hops: Vec<&Hop> = ring.of(trace.trace_id).collect();
     assert!(matches!(hops[0], Hop::Compact(_)));
     assert!(matches!(hops[1], Hop::Whole(_)));
-    let [compact, whole] = [hops[0].to_wire(), hops[1].to_wire()];
+    let [compact, whole] = [hops[0].to_wire(&families), hops[1].to_wire(&families)];
     assert_eq!(compact.ending, "completed");
     assert_eq!(whole.ending, "dropped_early");
     for finished in [&compact, &whole] {
@@ -198,14 +207,18 @@ fn completed_requests_are_kept_compact_and_the_others_whole() {
         assert_eq!(request.uri, "/api/orders/100000?page=2");
         assert_eq!(request.method, "GET");
         assert_eq!(request.response_status, Some(200));
-        let history = request.history.as_ref().expect("a history");
-        let statuses: Vec<&str> = history.iter().map(|t| t.status.as_str()).collect();
-        assert_eq!(statuses[..3], ["in handler", "loading order", "rendering"]);
-        assert_eq!(request.status, *statuses.last().unwrap());
-        assert!(history.windows(2).all(|w| w[0].offset_ms <= w[1].offset_ms));
-        assert!(history[0].offset_ms >= 0.0);
-        assert!(request.elapsed_ms >= history.last().unwrap().offset_ms);
     }
+    // The whole copy keeps its status history; the compact one only its ending.
+    let history = whole.request.history.as_ref().expect("a history");
+    let statuses: Vec<&str> = history.iter().map(|t| t.status.as_str()).collect();
+    assert_eq!(statuses[..3], ["in handler", "loading order", "rendering"]);
+    assert_eq!(whole.request.status, *statuses.last().unwrap());
+    assert!(history.windows(2).all(|w| w[0].offset_ms <= w[1].offset_ms));
+    assert!(history[0].offset_ms >= 0.0);
+    assert!(whole.request.elapsed_ms >= history.last().unwrap().offset_ms);
+    assert_eq!(compact.request.history, None);
+    assert_eq!(compact.request.status, "completed");
+    assert_eq!(compact.request.route.as_deref(), Some("/api/orders/{id}"));
     // The whole copy keeps what the compact one leaves out.
     assert_eq!(whole.request.attributes["customer"], "c-4711");
     assert!(compact.request.attributes.is_empty());
@@ -216,8 +229,9 @@ fn a_ring_of_none_copies_nothing() {
     let table = Table::new();
     let mut ended = table.subscribe();
     let mut ring = TraceRing::new(0, Duration::from_secs(3600));
+    let mut families = Families::default();
     requests(&table, 10, None);
-    let grew = record(&mut ended, &mut ring);
+    let grew = record(&mut ended, &mut ring, &mut families);
     assert_eq!(grew, (0, 0));
     assert_eq!(ring.len(), 0);
 }
@@ -230,11 +244,12 @@ fn bytes_per_kept_request() {
     let table = Table::new();
     let mut ended = table.subscribe();
     let mut ring = TraceRing::new(KEPT, Duration::from_secs(3600));
+    let mut families = Families::default();
     let (mut requested, mut usable) = (0, 0);
     // In batches, so no shard's queue of ended requests fills between two drains.
     for _ in 0..KEPT / 512 {
         requests(&table, 512, None);
-        let grew = record(&mut ended, &mut ring);
+        let grew = record(&mut ended, &mut ring, &mut families);
         requested += grew.0;
         usable += grew.1;
     }
@@ -248,7 +263,7 @@ fn bytes_per_kept_request() {
     );
     // A full ring of the same requests costs no more: what leaves frees as much.
     requests(&table, 512, None);
-    let steady = record(&mut ended, &mut ring);
+    let steady = record(&mut ended, &mut ring, &mut families);
     println!(
         "trace ring: 512 more through a full ring: {} bytes asked for, net",
         steady.0
@@ -261,8 +276,9 @@ fn bytes_per_kept_request() {
     for _ in 0..16 {
         requests(&table, 512, None);
         ended.drain(|batch| {
+            let of: Vec<usize> = batch.iter().map(|r| families.of(r)).collect();
             let started = Instant::now();
-            ring.record(batch);
+            ring.record(batch, &of);
             quickest = quickest.min(started.elapsed());
         });
     }

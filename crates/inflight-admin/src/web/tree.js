@@ -22,10 +22,19 @@ export function parents(rows, across) {
       if (row.req.direction === 'outbound' && row.req.span_id) calls.set(spanKey(row.req), row);
     }
   }
+  // Requests by span, per endpoint: an outbound call kept without its parent's id (a
+  // finished one in a trace's ring) still names its parent's span.
+  const local = new Map();
+  for (const row of rows) {
+    if (row.req.direction === 'inbound' && row.req.span_id) local.set(`${row.ep.label}|${spanKey(row.req)}`, row);
+  }
   const parentOf = new Map();
   for (const row of rows) {
     const req = row.req;
     let parent = req.parent == null ? null : byKey.get(`${row.ep.label}#${req.parent}`);
+    if (!parent && req.direction === 'outbound' && req.parent_span_id) {
+      parent = local.get(`${row.ep.label}|${req.trace_id}/${req.parent_span_id}`);
+    }
     if (!parent && across && req.direction === 'inbound' && req.parent_span_id) {
       parent = calls.get(`${req.trace_id}/${req.parent_span_id}`);
     }
