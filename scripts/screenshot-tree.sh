@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Makes the README's screenshot of `inflight top`'s call tree across services,
+# docs/top-tree.png (or the path given): `demo --chain` (edge -> api -> store, three
+# processes), `inflight top` over their three admin ports in a 120x30 tmux pane, the pane
+# captured with its colors, turned into HTML (scripts/ansi_to_html.py) and photographed by
+# headless Chromium. Installs tmux, chromium and the DejaVu fonts from Debian when missing.
+#
+#   bash scripts/screenshot-tree.sh [OUTPUT.png]
+#
+# The chain uses 127.0.0.1:3000-3002 and 127.0.0.1:9084-9086 like the README; set
+# INFLIGHT_SCREENSHOT_PORTS="3010 9094" to start elsewhere. Takes about 40 seconds: the
+# requests are left to age into the red.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+output=$(realpath -m "${1:-docs/top-tree.png}")
+read -r api admin <<<"${INFLIGHT_SCREENSHOT_PORTS:-3000 9084}"
+columns=120
+rows=30
+
+missing=()
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fc-list 2>/dev/null | grep -q "DejaVu Sans Mono" || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "screenshot-tree: installing ${missing[*]}"
+  root=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  $root apt-get update
+  $root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+cargo build --release --example demo -p inflight
+cargo build --release -p inflight-cli
+target=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+demo=$target/release/examples/demo
+inflight=$target/release/inflight
+
+work=$(mktemp -d)
+socket=$work/tmux.sock
+pids=()
+cleanup() {
+  tmux -S "$socket" kill-server 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$demo" --chain --listen "127.0.0.1:$api" --admin "127.0.0.1:$admin" --upstream-delay 45s \
+  --stuck-after off >"$work/chain.log" 2>&1 &
+pids+=($!)
+endpoints="127.0.0.1:$admin,127.0.0.1:$((admin + 1)),127.0.0.1:$((admin + 2))"
+for _ in $(seq 300); do
+  grep -q '^watch them' "$work/chain.log" && break
+  sleep 0.1
+done
+grep -q '^watch them' "$work/chain.log" || {
+  echo "screenshot-tree: demo --chain did not start:" >&2
+  cat "$work/chain.log" >&2
+  exit 1
+}
+
+tmux -S "$socket" -f /dev/null new-session -d -s top -x "$columns" -y "$rows" \
+  "$inflight" top --endpoints "$endpoints"
+tmux -S "$socket" set-option -t top status off
+
+# The traffic passes 30 s, when top shows its age in red.
+sleep 33
+tmux -S "$socket" capture-pane -e -p -N -t top >"$work/top.ansi"
+tmux -S "$socket" capture-pane -p -t top
+"$inflight" --endpoints "$endpoints" upstreams >"$work/upstreams.txt" || true
+cat "$work/upstreams.txt"
+
+python3 scripts/ansi_to_html.py "$columns" "$rows" <"$work/top.ansi" >"$work/top.html"
+size=$(python3 scripts/ansi_to_html.py --window-size "$columns" "$rows")
+mkdir -p "$(dirname "$output")"
+chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$work/chromium" --hide-scrollbars --force-device-scale-factor=2 \
+  --window-size="$size" --screenshot="$output" "file://$work/top.html" 2>"$work/chromium.log" || {
+  cat "$work/chromium.log" >&2
+  exit 1
+}
+echo "screenshot-tree: wrote $output"
