@@ -12,7 +12,9 @@ use crate::endpoints::Endpoint;
 use crate::render::{TextTable, ms};
 
 mod reports;
+mod tree;
 pub(crate) use reports::{dump, link, profile, recent};
+pub(crate) use tree::{direction, holding_mark, listed, ls_tree};
 
 /// `Duration` in the admin API's syntax.
 fn duration_param(duration: Duration) -> String {
@@ -58,10 +60,11 @@ struct LsRequest<'a> {
     request: &'a Request,
 }
 
+/// An endpoint that did not answer, in the JSON of the commands over many endpoints.
 #[derive(Serialize)]
-struct LsError<'a> {
-    endpoint: &'a str,
-    error: &'a str,
+pub(crate) struct LsError<'a> {
+    pub(crate) endpoint: &'a str,
+    pub(crate) error: &'a str,
 }
 
 pub(crate) fn attributes(request: &Request) -> String {

@@ -23,8 +23,11 @@ macro_rules! outln {
 mod client;
 mod commands;
 mod endpoints;
+#[cfg(test)]
+mod fixtures;
 mod render;
 mod top;
+mod tree;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -81,8 +84,12 @@ enum Command {
         #[arg(long, value_parser = duration, value_name = "DURATION")]
         min_age: Option<Duration>,
         /// Only inbound or only outbound requests.
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, conflicts_with = "tree")]
         direction: Option<DirectionArg>,
+        /// One call tree over all endpoints, joined by trace context; with --min-age,
+        /// the trees whose first request is at least that old.
+        #[arg(long)]
+        tree: bool,
     },
     /// One request with its status history.
     Show {
@@ -199,7 +206,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ls {
             json,
             min_age,
+            tree: true,
+            ..
+        } => commands::ls_tree(&api, &all()?, json, min_age).await,
+        Command::Ls {
+            json,
+            min_age,
             direction,
+            tree: false,
         } => {
             commands::ls(
                 &api,
