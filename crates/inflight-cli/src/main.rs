@@ -28,6 +28,7 @@ mod fixtures;
 mod render;
 mod top;
 mod tree;
+mod upstreams;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -131,6 +132,16 @@ enum Command {
     Profile {
         /// The admin port (host:port).
         endpoint: String,
+    },
+    /// The outbound calls in flight at every endpoint, grouped by target host:port, the
+    /// target with the most calls first.
+    Upstreams {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The target with the oldest call first.
+        #[arg(long)]
+        oldest: bool,
     },
     /// Print the URL of the web page watching the endpoints, to paste in a chat.
     Link {
@@ -242,6 +253,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Recent { ref endpoint } => commands::recent(&api, &one(endpoint)?).await,
         Command::Profile { ref endpoint } => commands::profile(&api, &one(endpoint)?).await,
+        Command::Upstreams { json, oldest } => {
+            let order = if oldest {
+                upstreams::Order::Oldest
+            } else {
+                upstreams::Order::Biggest
+            };
+            upstreams::upstreams(&api, &all()?, json, order).await
+        }
         Command::Link { ref base } => {
             outln!("{}", commands::link(&all()?, base.as_deref()));
             Ok(())
