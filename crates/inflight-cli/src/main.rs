@@ -27,6 +27,7 @@ mod endpoints;
 mod fixtures;
 mod render;
 mod top;
+mod trace;
 mod tree;
 mod upstreams;
 
@@ -34,6 +35,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use inflight_core::TraceId;
 
 use crate::client::Api;
 use crate::endpoints::Endpoint;
@@ -99,12 +101,19 @@ enum Command {
         /// The request id.
         id: u64,
     },
-    /// Terminate a request now, or ask it to cancel.
+    /// Terminate a request now, or ask it to cancel; with --trace, every request of a
+    /// trace at every endpoint.
     Kill {
         /// The admin port that has it (host:port).
-        endpoint: String,
+        #[arg(required_unless_present = "trace")]
+        endpoint: Option<String>,
         /// The request id.
-        id: u64,
+        #[arg(required_unless_present = "trace")]
+        id: Option<u64>,
+        /// Every request of this trace (32 hex digits) at every endpoint instead. Exit 1
+        /// when none is in flight anywhere; requests that end meanwhile are no failure.
+        #[arg(long, value_parser = trace_id, value_name = "TRACE_ID", conflicts_with_all = ["endpoint", "id"])]
+        trace: Option<TraceId>,
         /// Ask the handler to cancel instead; it is terminated after the grace period.
         #[arg(long)]
         cancel: bool,
@@ -114,6 +123,17 @@ enum Command {
         /// With --cancel: how long the handler has before it is terminated.
         #[arg(long, requires = "cancel", value_parser = duration, value_name = "DURATION")]
         grace: Option<Duration>,
+    },
+    /// Every hop of a trace at every endpoint, oldest first: requests sent and received,
+    /// replies sent and received, and what is still in flight. A trace no endpoint knows
+    /// is an empty answer, exit 0.
+    Trace {
+        /// The trace id: 32 hex digits.
+        #[arg(value_parser = trace_id, value_name = "TRACE_ID")]
+        trace: TraceId,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// The text dump of each endpoint, as on SIGUSR1 / ^T.
     Dump {
@@ -157,6 +177,11 @@ enum DirectionArg {
     In,
     #[value(alias = "outbound")]
     Out,
+}
+
+fn trace_id(text: &str) -> Result<TraceId, String> {
+    text.parse()
+        .map_err(|_| format!("a trace id is 32 hex digits, not all zero; not {text:?}"))
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -237,12 +262,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Show { ref endpoint, id } => commands::show(&api, &one(endpoint)?, id).await,
         Command::Kill {
-            ref endpoint,
-            id,
+            trace: Some(trace_id),
             cancel,
             ref message,
             grace,
+            ..
+        } => trace::kill_trace(&api, &all()?, trace_id, cancel, message.clone(), grace).await,
+        Command::Kill {
+            endpoint: Some(ref endpoint),
+            id: Some(id),
+            cancel,
+            ref message,
+            grace,
+            ..
         } => commands::kill(&api, &one(endpoint)?, id, cancel, message.clone(), grace).await,
+        Command::Kill { .. } => Err(Failure::Usage(
+            "kill takes ENDPOINT ID, or --trace TRACE_ID".into(),
+        )),
+        Command::Trace {
+            trace: trace_id,
+            json,
+        } => trace::trace(&api, &all()?, trace_id, json).await,
         Command::Dump { ref only } => {
             let endpoints = if only.is_empty() {
                 all()?
