@@ -14,7 +14,7 @@ use crate::render::{TextTable, ms};
 mod reports;
 mod tree;
 pub(crate) use reports::{dump, link, profile, recent};
-pub(crate) use tree::{direction, holding_mark, listed, ls_tree};
+pub(crate) use tree::{listed, ls_tree};
 
 /// `Duration` in the admin API's syntax.
 fn duration_param(duration: Duration) -> String {

@@ -120,11 +120,16 @@ pub(crate) async fn trace(
             serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
         );
     } else {
-        if hops.is_empty() {
+        if hops.is_empty() && replies.len() == endpoints.len() {
             outln!(
                 "no endpoint knows trace {trace}: nothing of it in flight, nor among the requests that ended recently"
             );
-        } else {
+        } else if hops.is_empty() && !replies.is_empty() {
+            outln!(
+                "none of the {} endpoints that answered knows trace {trace}",
+                replies.len()
+            );
+        } else if !hops.is_empty() {
             let at: std::collections::BTreeSet<&str> =
                 hops.iter().map(|hop| hop.endpoint.as_str()).collect();
             outln!(
