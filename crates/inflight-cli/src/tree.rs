@@ -43,11 +43,11 @@ pub(crate) struct Line {
     pub(crate) holding: bool,
 }
 
-/// The tree of `items` as lines: roots ordered by `order`, and the children of each
-/// request by `order` too.
+/// The tree of `items` as lines: roots ordered by `order` (of two indexes into `items`),
+/// and the children of each request by `order` too.
 pub(crate) fn lines(
     items: &[Listed<'_>],
-    mut order: impl FnMut(&Listed<'_>, &Listed<'_>) -> Ordering,
+    mut order: impl FnMut(usize, usize) -> Ordering,
 ) -> Vec<Line> {
     let parents = parents(items);
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); items.len()];
@@ -58,7 +58,7 @@ pub(crate) fn lines(
             None => roots.push(index),
         }
     }
-    let mut by = |a: &usize, b: &usize| order(&items[*a], &items[*b]);
+    let mut by = |a: &usize, b: &usize| order(*a, *b);
     roots.sort_by(&mut by);
     for list in &mut children {
         list.sort_by(&mut by);
@@ -228,8 +228,29 @@ fn cut_deep(parents: &mut [Option<usize>]) {
 }
 
 /// Oldest first, the order of `ls --tree`.
-pub(crate) fn oldest_first(a: &Listed<'_>, b: &Listed<'_>) -> Ordering {
-    b.request.elapsed_ms.total_cmp(&a.request.elapsed_ms)
+pub(crate) fn oldest_first<'a>(items: &'a [Listed<'_>]) -> impl Fn(usize, usize) -> Ordering + 'a {
+    |a, b| {
+        let (a, b) = (items[a].request, items[b].request);
+        b.elapsed_ms.total_cmp(&a.elapsed_ms)
+    }
+}
+
+/// Which lines to show so that every line matching `keep` shows, with the path from its
+/// root down to it: a line shows when it or one of the lines below it matches.
+pub(crate) fn with_ancestors(lines: &[Line], mut keep: impl FnMut(&Line) -> bool) -> Vec<bool> {
+    let mut shown = vec![false; lines.len()];
+    // below[d]: a line at depth d + 1 or deeper under the current line at depth d shows.
+    let mut below = vec![false; MAX_DEPTH + 2];
+    for (position, line) in lines.iter().enumerate().rev() {
+        let depth = line.depth.min(MAX_DEPTH);
+        let show = keep(line) || below[depth];
+        below[depth] = false;
+        shown[position] = show;
+        if show && depth > 0 {
+            below[depth - 1] = true;
+        }
+    }
+    shown
 }
 
 #[cfg(test)]

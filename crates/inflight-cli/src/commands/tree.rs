@@ -87,7 +87,7 @@ fn nest<'a>(items: &[Listed<'a>], lines: &[Line]) -> Vec<Node<'a>> {
 
 /// The lines of the trees whose root is at least `min_age` old.
 fn trees(items: &[Listed<'_>], min_age: Option<Duration>) -> Vec<Line> {
-    let mut lines = tree::lines(items, tree::oldest_first);
+    let mut lines = tree::lines(items, tree::oldest_first(items));
     if let Some(age) = min_age {
         let min_ms = age.as_secs_f64() * 1000.0;
         let mut keep = false;

@@ -4,6 +4,7 @@
 //! runs kills, so a slow endpoint never freezes the screen.
 
 mod app;
+mod forest;
 mod rows;
 mod ui;
 

@@ -58,7 +58,7 @@ fn chain() -> Vec<(&'static str, Request)> {
 fn a_chain_across_endpoints_is_one_tree_with_its_leaf_marked() {
     let requests = chain();
     let items = listed(&requests);
-    let lines = lines(&items, oldest_first);
+    let lines = lines(&items, oldest_first(&items));
     assert_eq!(
         drawn(&items, &lines),
         [
@@ -85,7 +85,7 @@ fn siblings_are_drawn_with_branches_and_the_oldest_deepest_holds_up() {
         aged(request(10, "inbound", 0x10, Some(0xd)), 840.0, None),
     ));
     let items = listed(&requests);
-    let lines = lines(&items, oldest_first);
+    let lines = lines(&items, oldest_first(&items));
     assert_eq!(
         drawn(&items, &lines),
         [
@@ -113,7 +113,7 @@ fn a_request_whose_parent_is_nowhere_is_a_root_and_alone_is_not_marked() {
         ("edge", request(1, "inbound", 0xa, None)),
     ];
     let items = listed(&requests);
-    let lines = lines(&items, oldest_first);
+    let lines = lines(&items, oldest_first(&items));
     assert_eq!(lines.len(), 3);
     assert!(lines.iter().all(|line| line.depth == 0 && !line.holding));
 }
@@ -126,7 +126,7 @@ fn an_outbound_call_without_parent_id_is_joined_by_span_at_its_own_endpoint() {
         ("edge", request(2, "outbound", 0xb, Some(0xa))),
     ];
     let items = listed(&requests);
-    let lines = lines(&items, oldest_first);
+    let lines = lines(&items, oldest_first(&items));
     let drawn = drawn(&items, &lines);
     assert_eq!(drawn[0].0, "edge");
     assert_eq!(drawn[1], ("edge", 2, 1, "└─ ".into(), true));
@@ -156,7 +156,7 @@ fn cycles_and_self_parents_never_loop() {
         1,
         "the cycle has one root: {parents:?}"
     );
-    let lines = lines(&items, oldest_first);
+    let lines = lines(&items, oldest_first(&items));
     let mut indexes: Vec<usize> = lines.iter().map(|line| line.index).collect();
     indexes.sort_unstable();
     assert_eq!(indexes, [0, 1, 2, 3, 4, 5], "each request drawn once");
@@ -180,7 +180,7 @@ fn duplicate_span_ids_draw_each_request_once() {
         .collect();
     requests.extend(copies);
     let items = listed(&requests);
-    let lines = lines(&items, oldest_first);
+    let lines = lines(&items, oldest_first(&items));
     let mut indexes: Vec<usize> = lines.iter().map(|line| line.index).collect();
     indexes.sort_unstable();
     assert_eq!(indexes, (0..10).collect::<Vec<_>>());
@@ -204,8 +204,30 @@ fn chains_deeper_than_the_bound_are_cut() {
         })
         .collect();
     let items = listed(&requests);
-    let lines = lines(&items, oldest_first);
+    let lines = lines(&items, oldest_first(&items));
     assert_eq!(lines.len(), requests.len());
     let deepest = lines.iter().map(|line| line.depth).max().unwrap_or(0);
     assert_eq!(deepest, MAX_DEPTH);
+}
+
+#[test]
+fn a_match_shows_with_the_path_down_to_it() {
+    let mut requests = chain();
+    requests.push(("lone", request(20, "inbound", 0x20, None)));
+    let items = listed(&requests);
+    let lines = lines(&items, oldest_first(&items));
+    let ids = |shown: &[bool]| -> Vec<u64> {
+        lines
+            .iter()
+            .zip(shown)
+            .filter(|(_, shown)| **shown)
+            .map(|(line, _)| items[line.index].request.id)
+            .collect()
+    };
+    let api_in = with_ancestors(&lines, |line| items[line.index].request.id == 5);
+    assert_eq!(ids(&api_in), [1, 2, 5]);
+    let none = with_ancestors(&lines, |_| false);
+    assert!(ids(&none).is_empty());
+    let roots = with_ancestors(&lines, |line| line.depth == 0);
+    assert_eq!(ids(&roots), [1, 20]);
 }
