@@ -240,7 +240,7 @@ pub(crate) fn oldest_first<'a>(items: &'a [Listed<'_>]) -> impl Fn(usize, usize)
 pub(crate) fn with_ancestors(lines: &[Line], mut keep: impl FnMut(&Line) -> bool) -> Vec<bool> {
     let mut shown = vec![false; lines.len()];
     // below[d]: a line at depth d + 1 or deeper under the current line at depth d shows.
-    let mut below = vec![false; MAX_DEPTH + 2];
+    let mut below = [false; MAX_DEPTH + 2];
     for (position, line) in lines.iter().enumerate().rev() {
         let depth = line.depth.min(MAX_DEPTH);
         let show = keep(line) || below[depth];
