@@ -7,7 +7,6 @@ use http::StatusCode;
 use inflight_core::TraceId;
 use inflight_core::wire::{Request, RequestList};
 
-use super::fetch_each;
 use crate::Failure;
 use crate::client::Api;
 use crate::commands::control;
@@ -84,6 +83,23 @@ async fn kill_at(
     outcome
 }
 
+/// The requests of `trace` in flight at `endpoint`. An admin port too old to filter by
+/// trace refuses the parameter (400); the whole list is then filtered here.
+async fn list_of_trace(
+    api: &Api,
+    endpoint: &Endpoint,
+    trace: TraceId,
+) -> Result<RequestList, String> {
+    let refused = format!("{endpoint}: {} ", StatusCode::BAD_REQUEST.as_u16());
+    match api
+        .get::<RequestList>(endpoint, &format!("/requests?trace={trace}"))
+        .await
+    {
+        Err(error) if error.starts_with(&refused) => api.get(endpoint, "/requests").await,
+        answer => answer,
+    }
+}
+
 /// Terminates (or cancels) every request of `trace` at every endpoint and says what it
 /// did at each. Exit 1 when an endpoint or a kill failed, or when no endpoint had any
 /// request of the trace in flight (as `kill ENDPOINT ID` of an id that is not there).
@@ -95,21 +111,23 @@ pub(crate) async fn kill_trace(
     message: Option<String>,
     grace: Option<Duration>,
 ) -> Result<(), Failure> {
-    // The whole list, filtered here: this works with admin ports of every version.
-    let lists: Vec<(Endpoint, Result<RequestList, String>)> =
-        fetch_each(api, endpoints, "/requests").await;
-    let tasks: Vec<_> = lists
-        .into_iter()
-        .map(|(endpoint, list)| {
-            tokio::spawn(kill_at(
-                api.clone(),
-                endpoint,
-                list,
-                trace.to_string(),
-                cancel,
-                message.clone(),
-                grace,
-            ))
+    let tasks: Vec<_> = endpoints
+        .iter()
+        .map(|endpoint| {
+            let (api, endpoint, message) = (api.clone(), endpoint.clone(), message.clone());
+            tokio::spawn(async move {
+                let list = list_of_trace(&api, &endpoint, trace).await;
+                kill_at(
+                    api,
+                    endpoint,
+                    list,
+                    trace.to_string(),
+                    cancel,
+                    message,
+                    grace,
+                )
+                .await
+            })
         })
         .collect();
     let verb = if cancel {
