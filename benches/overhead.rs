@@ -1,6 +1,8 @@
 //! What does tracking add to a request? Call + body drain of a trivial service, bare and
 //! behind each layer: on one thread, on two threads at once, with 100k requests already
-//! in flight, and oversubscribed (4 threads per core, each request timed).
+//! in flight, oversubscribed (4 threads per core, each request timed), and on one thread
+//! with every request carrying a caller's W3C `traceparent` (`traced_caller`: the layer
+//! parses it and joins the trace instead of starting one).
 //!
 //! ```text
 //! cargo bench --bench overhead             # criterion runs, then the paired summary
@@ -49,6 +51,21 @@ where
     call_and_drain(service, request("/hello?x=1"));
 }
 
+/// One request from a caller that sends a `traceparent` (an instrumented service).
+#[inline]
+fn one_traced<S, B>(service: &mut S)
+where
+    S: Service<Req, Response = Response<B>>,
+    B: Body,
+{
+    let mut req = request("/hello?x=1");
+    req.headers_mut().insert(
+        "traceparent",
+        http::HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    );
+    call_and_drain(service, req);
+}
+
 fn with_held<S, B>(mut service: S) -> Runner
 where
     S: Service<Req, Response = Response<B>> + 'static,
@@ -78,6 +95,7 @@ enum Scenario {
     TwoThreads,
     Held,
     Oversubscribed,
+    TracedCaller,
 }
 
 /// One variant of a scenario: its runner, and what it needs kept alive or read after.
@@ -90,11 +108,12 @@ struct Variant {
 }
 
 impl Scenario {
-    const ALL: [Scenario; 4] = [
+    const ALL: [Scenario; 5] = [
         Scenario::OneThread,
         Scenario::TwoThreads,
         Scenario::Held,
         Scenario::Oversubscribed,
+        Scenario::TracedCaller,
     ];
 
     fn name(self) -> &'static str {
@@ -103,13 +122,14 @@ impl Scenario {
             Scenario::TwoThreads => "two_threads",
             Scenario::Held => "100k_in_flight",
             Scenario::Oversubscribed => "oversubscribed",
+            Scenario::TracedCaller => "traced_caller",
         }
     }
 
     /// Requests a runner finishes for a batch of `n`.
     fn requests(self, n: u64) -> u64 {
         match self {
-            Scenario::OneThread | Scenario::Held => n,
+            Scenario::OneThread | Scenario::Held | Scenario::TracedCaller => n,
             Scenario::TwoThreads => 2 * n,
             Scenario::Oversubscribed => n * cores() as u64,
         }
@@ -123,12 +143,18 @@ impl Scenario {
         if self == Scenario::Held {
             return with_held(service);
         }
+        if self == Scenario::TracedCaller {
+            let mut service = service;
+            return paired::one_thread(move || one_traced(&mut service));
+        }
         let worker = move || {
             let mut service = service.clone();
             move || one(&mut service)
         };
         match self {
-            Scenario::OneThread | Scenario::Held => paired::one_thread(worker()),
+            Scenario::OneThread | Scenario::Held | Scenario::TracedCaller => {
+                paired::one_thread(worker())
+            }
             Scenario::TwoThreads => paired::on_threads(2, 2, worker, None),
             Scenario::Oversubscribed => paired::on_threads(
                 OVERSUBSCRIBED_PER_CORE * cores(),

@@ -33,8 +33,9 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 
 # The admin-port tests scrape the demo with a real Prometheus (tests/admin_prometheus.rs,
-# Debian's package) and fuzz its API with schemathesis (tests/admin_schemathesis.rs, from
-# PyPI, the version tests/support/admin.rs names).
+# Debian's package; tests/cli_fleet.rs finds admin ports through its targets API) and
+# fuzz its API with schemathesis (tests/admin_schemathesis.rs, from PyPI, the version
+# tests/support/admin.rs names).
 if ! command -v prometheus >/dev/null 2>&1; then
   echo "test-all: installing prometheus"
   as_root apt-get update

@@ -3,13 +3,14 @@
 
 #[path = "support/admin.rs"]
 mod admin_support;
+#[path = "support/prometheus.rs"]
+mod prometheus_support;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 
-use admin_support::{ChildGuard, Demo, Http, TempDir, free_port, wait_for_listed};
+use admin_support::{Demo, wait_for_listed};
 use http::StatusCode;
+use prometheus_support::{Job, Prometheus};
 use serde_json::Value;
 
 /// Requests the test holds in flight.
@@ -51,7 +52,8 @@ fn prometheus_value(answer: &Value) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_sees_the_requests_in_flight() {
-    let prometheus_binary = admin_support::prometheus();
+    // Installed first: an install can take longer than the upstream holds requests.
+    admin_support::prometheus();
     let demo = Demo::start(&["--no-traffic", "--upstream-delay", "60s"]);
     let (api, admin) = (demo.api_client(), demo.admin_client());
     let _held: Vec<_> = (0..HELD)
@@ -72,44 +74,12 @@ async fn prometheus_sees_the_requests_in_flight() {
     })
     .await;
 
-    let dir = TempDir::new("prometheus");
-    let config = dir.path.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: inflight-demo\n    scrape_interval: 1s\n    \
-             metrics_path: /metrics\n    static_configs:\n      - targets: ['{}']\n",
-            demo.admin
-        ),
-    )
-    .expect("write the Prometheus config");
-    let port = free_port();
-    let listen: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut command = Command::new(&prometheus_binary);
-    command
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={listen}"))
-        .stdout(Stdio::null());
-    let mut prometheus = ChildGuard::spawn(command);
-    let server = Http::new(listen);
-    let stderr_of = |prometheus: &ChildGuard| prometheus.stderr().join("\n");
-
-    admin_support::eventually("Prometheus to be ready", || {
-        let running = prometheus.running();
-        assert!(running, "Prometheus exited:\n{}", stderr_of(&prometheus));
-        let server = server.clone();
-        async move {
-            // Connection refused until it listens: probe with a raw connect first.
-            tokio::net::TcpStream::connect(listen).await.ok()?;
-            (server.get("/-/ready").await.status == StatusCode::OK).then_some(())
-        }
-    })
+    let prometheus = Prometheus::start(&[Job {
+        name: "inflight-demo",
+        targets: vec![demo.admin.to_string()],
+    }])
     .await;
+    let server = prometheus.http.clone();
     // Prometheus listens on loopback only.
     let sockets = listening_sockets(prometheus.id());
     assert!(!sockets.is_empty(), "Prometheus listens somewhere");
@@ -146,5 +116,4 @@ async fn prometheus_sees_the_requests_in_flight() {
     let metric = &series["data"]["result"][0]["metric"];
     assert_eq!(metric["job"], "inflight-demo");
     assert_eq!(metric["instance"], demo.admin.to_string());
-    drop(prometheus);
 }

@@ -198,9 +198,11 @@ struct Line {
     uri: String,
     status: String,
     attributes: String,
+    trace: String,
 }
 
-/// Parses `#41 servicing GET "/fetch/1" for 1.20s [status] {k=v}` after its indent.
+/// Parses `#41 servicing GET "/fetch/1" for 1.20s [status] {k=v} trace=…` after its
+/// indent; the trace id must be 32 lowercase hex digits.
 fn parse_line(line: &str) -> Option<Line> {
     let indent = line.len() - line.trim_start().len();
     let rest = line.trim_start().strip_prefix('#')?;
@@ -208,8 +210,10 @@ fn parse_line(line: &str) -> Option<Line> {
     let (method, rest) = rest.split_once(" \"")?;
     let (uri, rest) = rest.split_once("\" for ")?;
     let (age, rest) = rest.split_once(" [")?;
-    let (status, attributes) = rest.split_once(']')?;
-    if !is_elapsed(age) {
+    let (status, rest) = rest.split_once(']')?;
+    let (attributes, trace) = rest.rsplit_once(" trace=")?;
+    let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+    if trace.len() != 32 || !trace.chars().all(hex) || !is_elapsed(age) {
         return None;
     }
     Some(Line {
@@ -219,6 +223,7 @@ fn parse_line(line: &str) -> Option<Line> {
         uri: uri.to_owned(),
         status: status.to_owned(),
         attributes: attributes.trim().to_owned(),
+        trace: trace.to_owned(),
     })
 }
 
@@ -277,6 +282,7 @@ fn check_full_dump(dump: &[String], demo: &Demo) -> Result<(), String> {
             || child.uri != format!("http://{slownode}/blob/{n}")
             || child.status != "awaiting headers"
             || !child.attributes.is_empty()
+            || child.trace != parent.trace
         {
             return Err(format!("child line {:?} under {:?}", pair[1], pair[0]));
         }

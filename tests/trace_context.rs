@@ -113,6 +113,15 @@ async fn service(layer: impl Fn(Table) -> InFlightLayer) -> Service {
     }
 }
 
+/// The headers of the upstream's first request, once it has them: the call is in the
+/// table from the moment it is made, before the upstream has read it.
+async fn first_headers(seen: &Mutex<Vec<HeaderMap>>) -> HeaderMap {
+    admin_support::eventually("the upstream to get the call", || async {
+        seen.lock().unwrap().first().cloned()
+    })
+    .await
+}
+
 fn by_direction<'a>(requests: &'a [Value], direction: &str) -> &'a Value {
     requests
         .iter()
@@ -168,7 +177,7 @@ async fn joins_the_callers_trace_and_passes_it_on() {
     assert_ne!(outbound_span, inbound_span);
 
     // The upstream got the outbound call's span, the caller's flags, and the tracestate.
-    let headers = service.seen.lock().unwrap()[0].clone();
+    let headers = first_headers(&service.seen).await;
     assert_eq!(
         headers["traceparent"],
         format!("00-{KNOWN_TRACE}-{outbound_span}-01").as_str()
@@ -231,7 +240,7 @@ async fn an_edge_service_starts_its_own_trace() {
     assert_eq!(inbound["parent_span_id"], Value::Null);
     let outbound = by_direction(&listed, "outbound");
     assert_eq!(outbound["trace_id"], trace.as_str());
-    let headers = service.seen.lock().unwrap()[0].clone();
+    let headers = first_headers(&service.seen).await;
     let sent = headers["traceparent"].to_str().unwrap().to_owned();
     assert!(sent.starts_with(&format!("00-{trace}-")), "{sent}");
     // The untrusted caller's tracestate is not passed on, and its flags are not kept.

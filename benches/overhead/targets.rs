@@ -18,11 +18,12 @@ pub struct Results {
 }
 
 /// `inflight_admin` added / `tower_http_trace` added, at most this, per scenario.
-const TRACE_RATIO: [(&str, f64); 4] = [
+const TRACE_RATIO: [(&str, f64); 5] = [
     ("one_thread", 0.30),
     ("two_threads", 0.40),
     ("100k_in_flight", 0.40),
     ("oversubscribed", 0.40),
+    ("traced_caller", 0.30),
 ];
 const ONE_THREAD_ADDED_NS: f64 = 100.0;
 const P999_RATIO: f64 = 1.5;

@@ -2,10 +2,13 @@
 // processes that tests/web_page.rs starts:
 //   A     a demo without tokens, whose admin port serves the page;
 //   B     a demo with a read and a kill token that allows A's origin;
-//   DOWN  an address where nothing listens.
+//   DOWN  an address where nothing listens;
+//   CHAIN three services, front → middle → back, chained with real traceparent headers:
+//         a finished call and a held one in TRACE, a held one in a trace of its own.
 // Exits non-zero on the first failed check. Environment:
 //   INFLIGHT_PAGE, INFLIGHT_A, INFLIGHT_B, INFLIGHT_DOWN, INFLIGHT_B_READ_TOKEN,
 //   INFLIGHT_B_KILL_TOKEN, INFLIGHT_RUN_DIR (screenshot and browser profile),
+//   INFLIGHT_CHAIN_PAGE, INFLIGHT_CHAIN (front,middle,back admin ports), INFLIGHT_TRACE,
 //   INFLIGHT_SCREENSHOT_DIR (optional: also write web.png there), CHROMIUM (optional).
 
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +31,9 @@ const DOWN = setting('INFLIGHT_DOWN');
 const B_READ = setting('INFLIGHT_B_READ_TOKEN');
 const B_KILL = setting('INFLIGHT_B_KILL_TOKEN');
 const RUN_DIR = setting('INFLIGHT_RUN_DIR');
+const CHAIN_PAGE = setting('INFLIGHT_CHAIN_PAGE');
+const [FRONT, MIDDLE, BACK] = setting('INFLIGHT_CHAIN').split(',');
+const TRACE = setting('INFLIGHT_TRACE');
 const SCREENSHOT_DIR = process.env.INFLIGHT_SCREENSHOT_DIR || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -85,6 +91,11 @@ function rows(page) {
     id: Number(tr.dataset.id),
     depth: Number(tr.dataset.depth),
     parent: tr.dataset.parent ? Number(tr.dataset.parent) : null,
+    parentKey: tr.dataset.parentKey || null,
+    key: `${tr.dataset.endpoint}#${tr.dataset.id}`,
+    trace: tr.dataset.trace,
+    holding: tr.classList.contains('holding'),
+    holdingText: tr.querySelector('.tag.holding') ? tr.querySelector('.tag.holding').textContent : '',
     context: tr.classList.contains('context'),
     host: tr.cells[0].textContent,
     dir: tr.cells[2].textContent,
@@ -347,6 +358,127 @@ async function run(context) {
   ok('no script errors, no blocked loads');
 }
 
+/** Script errors, console errors and dialogs of `page`, collected. */
+function watch(page) {
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('dialog', (dialog) => {
+    problems.push(`unexpected browser dialog: ${dialog.message()}`);
+    dialog.dismiss();
+  });
+  return problems;
+}
+
+/** The tree and the trace view over the chain of three services. */
+async function chained(context) {
+  const page = await context.newPage();
+  current = page;
+  const problems = watch(page);
+  await page.goto(CHAIN_PAGE);
+  // Each held call is in flight at every hop: front in and out, middle in and out, back in.
+  const chains = await waitUntil('both chains at all three services', async () => {
+    const all = await rows(page);
+    const chainsOf = [TRACE, ...new Set(all.map((r) => r.trace).filter((t) => t !== TRACE))]
+      .map((trace) => all.filter((r) => r.trace === trace));
+    return chainsOf.length === 2 && chainsOf.every((c) => c.length === 5) ? chainsOf : null;
+  });
+  check(await page.isChecked('#show-tree'), 'the tree is on by default');
+  for (const chain of chains) {
+    const where = chain.map((r) => `${r.endpoint}:${r.dir}:${r.depth}`).join(' ');
+    check(where === `${FRONT}:in:0 ${FRONT}:out:1 ${MIDDLE}:in:2 ${MIDDLE}:out:3 ${BACK}:in:4`,
+      `one tree across the services, each hop under the one that caused it: ${where}`);
+    chain.slice(1).forEach((row, i) => check(row.parentKey === chain[i].key,
+      `${row.key} hangs under ${row.parentKey}, not ${chain[i].key}`));
+    check(chain[0].parentKey === null, 'the first request is a root: its parent span is nowhere');
+    const held = chain.filter((r) => r.holding);
+    check(held.length === 1 && held[0].key === chain[4].key, `the back request holds its chain up: ${where}`);
+    check(/holding up the chain · back · \d/.test(held[0].holdingText), `marked with its service and age: ${held[0].holdingText}`);
+  }
+  ok('one tree across three services, joined by trace context; the leaf holding each chain up is marked');
+
+  await page.click('#show-tree');
+  await waitUntil('each service on its own', async () => {
+    const all = await rows(page);
+    const back = all.filter((r) => r.endpoint === BACK);
+    return back.length === 2 && back.every((r) => r.depth === 0) && all.every((r) => !r.holding) &&
+      all.filter((r) => r.endpoint === FRONT && r.dir === 'out').every((r) => r.depth === 1);
+  });
+  check(new URL(page.url()).searchParams.get('tree') === 'off', 'the choice is kept in the URL');
+  await page.keyboard.press('t');
+  await waitUntil('the tree again', async () => (await rows(page)).some((r) => r.endpoint === BACK && r.depth === 4));
+  ok('the tree can be turned off and on (click, or the t key)');
+
+  // The trace view: every hop of the known trace, from the three admin ports, on one axis.
+  await page.click(`#requests tbody tr[data-endpoint="${FRONT}"][data-depth="0"][data-trace="${TRACE}"] button.trace-id`);
+  await page.locator('#view-trace').waitFor({ state: 'visible' });
+  check((await page.textContent('#trace-title')) === `Trace ${TRACE}`, 'the view names the trace');
+  const hopRows = () => page.$$eval('#trace tbody tr', (trs) => trs.map((tr) => ({
+    endpoint: tr.dataset.endpoint,
+    state: tr.dataset.state,
+    direction: tr.dataset.direction,
+    start: Number(tr.dataset.start),
+    took: tr.querySelector('td.took').textContent,
+    host: tr.querySelector('td.host').textContent,
+    route: tr.querySelector('td.route').textContent,
+    target: tr.querySelector('td.target').textContent,
+    left: tr.querySelector('.span').style.left,
+    width: tr.querySelector('.span').style.width,
+  })));
+  const timeline = await waitUntil('ten hops', async () => {
+    const list = await hopRows();
+    return list.length === 10 ? list : null;
+  });
+  const live = timeline.filter((h) => h.state === 'live');
+  const done = timeline.filter((h) => h.state !== 'live');
+  check(live.length === 5 && done.length === 5, `5 in flight and 5 finished: ${JSON.stringify(timeline)}`);
+  check(timeline.every((h, i) => i === 0 || timeline[i - 1].start <= h.start), 'oldest first');
+  check(new Set(timeline.map((h) => h.endpoint)).size === 3, 'hops of all three services');
+  check(timeline[0].endpoint === FRONT && timeline[0].direction === 'inbound' && timeline[0].target === 'GET /fetch/quick',
+    `the first hop is the front's quick request: ${JSON.stringify(timeline[0])}`);
+  check(done.every((h) => h.state === 'completed' && /^\d+(\.\d+)?(ms|s)$/.test(h.took)), `finished hops with their duration: ${JSON.stringify(done)}`);
+  check(live.every((h) => /^in flight \d/.test(h.took)), `in-flight hops marked, with their age: ${JSON.stringify(live)}`);
+  check(timeline.every((h) => /^(front|middle|back)@chainhost$/.test(h.host)), 'service@host');
+  check(timeline.filter((h) => h.direction === 'outbound').every((h) => /^(front|middle) → 127\.0\.0\.1:\d+$/.test(h.route)),
+    'calls go from their service to host:port');
+  check(timeline.every((h) => h.left.endsWith('%') && h.width.endsWith('%')), 'every hop sits on the time axis');
+  {
+    const age = async () => parseDuration((await page.textContent('#trace tbody tr.live td.took')).replace('in flight ', ''));
+    const first = await age();
+    await page.waitForTimeout(350);
+    check(await age() > first, 'in-flight hops age while the page looks');
+  }
+  ok('the trace view shows every hop of the trace from every endpoint on a time axis, oldest first');
+
+  const unknown = '0af7651916cd43dd8448eb211c80319c';
+  await page.goto(`${CHAIN_PAGE}`);
+  await waitUntil('rows', async () => (await rows(page)).length === 10);
+  await page.click(`#requests tbody tr[data-endpoint="${BACK}"] button.trace-id >> nth=0`);
+  await page.locator('#view-trace').waitFor({ state: 'visible' });
+  await waitUntil('the back request\'s trace', async () => (await hopRows()).length >= 5);
+  check(unknown.length === 32, 'a trace id nobody has');
+  {
+    const answer = await api(FRONT, `/traces/${unknown}`);
+    check(answer.status === 200 && answer.body.requests.length === 0 && answer.body.finished.length === 0,
+      `an unknown trace is an empty answer: ${JSON.stringify(answer)}`);
+  }
+  ok('clicking any hop\'s trace id opens its trace');
+
+  const shot = path.join(RUN_DIR, 'trace.png');
+  await page.screenshot({ path: shot });
+  console.log(`# screenshot: ${shot}`);
+  if (SCREENSHOT_DIR) {
+    await page.click('#tab-requests');
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'web-tree.png') });
+    await page.click('#tab-trace');
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'web-trace.png') });
+  }
+  check(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);
+  ok('no script errors on the chain\'s page');
+}
+
 async function main() {
   await mkdir(RUN_DIR, { recursive: true });
   const profile = await mkdtemp(path.join(RUN_DIR, 'chromium-'));
@@ -366,6 +498,7 @@ async function main() {
     });
     context.setDefaultTimeout(WAIT_MS);
     await run(context);
+    await chained(context);
     console.log(`${passed} passed, 0 failed`);
   } catch (error) {
     console.error(`not ok - ${error.stack || error}`);

@@ -20,17 +20,18 @@
 //! # Endpoints
 //! | | |
 //! |---|---|
-//! | `GET /requests` | requests in flight; `direction`, `min_age`, `status`, `route`, `sort`, `limit` |
+//! | `GET /requests` | requests in flight; `direction`, `min_age`, `status`, `route`, `trace`, `sort`, `limit` |
 //! | `GET /requests/{id}` | one request with its status history |
 //! | `DELETE /requests/{id}` | terminate it now (`message`) |
 //! | `POST /requests/{id}/cancel` | ask it to cancel; terminated after `grace` (default 5s) |
+//! | `GET /traces/{id}` | one W3C trace here: its requests in flight, with histories, and those finished recently |
 //! | `GET /recent` | the last finished requests per route, by latency bucket, and errors |
 //! | `GET /profile` | time spent per route and status; `reset=true` starts a new window |
 //! | `GET /healthz` | `free` (200) or `busy` (503), build info, uptime, counts |
 //! | `GET /dump` | the text dump |
 //! | `GET /metrics` | what [`metrics_endpoint`](AdminServer::metrics_endpoint) renders, when set |
 //! | `GET /openapi.json` | the OpenAPI 3 description of all of this |
-//! | `GET /` | the web page (`/app.js`, `/app.css`); `?endpoints=a:9084,b:9084` watches several |
+//! | `GET /` | the web page (`/app.js`, `/tree.js`, `/trace.js`, `/app.css`, `/trace.css`); `?endpoints=a:9084,b:9084` watches several |
 //!
 //! Every answer is JSON (but the dump and the web page); errors are `{"error": "..."}` with a
 //! 4xx status.
@@ -38,11 +39,22 @@
 //! # The web page
 //! `GET /` is a page that polls the admin ports in its `endpoints` query (default: its
 //! own) and shows all their requests in flight in one table, with their histories, the
-//! recent requests and the profiles; it terminates and cancels requests too. It is three
-//! static files inside this crate, loads nothing from elsewhere, and holds no data, so it
+//! recent requests and the profiles; it terminates and cancels requests too. Across
+//! services it joins the requests into one tree by W3C trace context (an inbound request
+//! under the outbound call that sent it), marks the request holding each waiting chain up,
+//! and shows a trace's hops from every endpoint's `/traces/{id}` on one time axis. It is a
+//! few static files inside this crate, loads nothing from elsewhere, and holds no data, so it
 //! needs no token: it asks for the read or kill token when an admin port answers `401`,
 //! and keeps them for the browser tab. The other admin ports must
 //! [`allow_origin`](AdminServer::allow_origin) the page's origin.
+//!
+//! # Traces
+//! `GET /traces/{id}` (32 hex digits, either case) answers the trace's requests in flight
+//! here, oldest first with their histories, and those that finished recently, from a ring
+//! bounded by count and age ([`finished_capacity`](AdminServer::finished_capacity),
+//! [`finished_max_age`](AdminServer::finished_max_age); `finished_window` in the answer
+//! says what it keeps). An id this process has not seen is an empty answer, not an error;
+//! a malformed one is a `400`. `GET /requests?trace=ID` filters the list the same way.
 //!
 //! # Safety
 //! The examples bind loopback; nothing is exposed unless you bind another address.
@@ -69,6 +81,8 @@ mod reply;
 mod routes;
 mod server;
 mod state;
+mod trace_ring;
+mod traces;
 mod watchdog;
 mod web;
 
@@ -129,6 +143,11 @@ macro_rules! build_info {
     }};
 }
 
+/// How many finished requests `GET /traces/{id}` keeps by default.
+const DEFAULT_FINISHED_CAPACITY: usize = 4096;
+/// How long `GET /traces/{id}` keeps a finished request by default.
+const DEFAULT_FINISHED_MAX_AGE: Duration = Duration::from_secs(300);
+
 type BusyCallback = Arc<dyn Fn(bool) + Send + Sync>;
 type TextEndpoint = Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -147,6 +166,8 @@ pub struct AdminServer {
     pub(crate) stuck_after: Option<Duration>,
     pub(crate) default_grace: Duration,
     pub(crate) metrics_endpoint: Option<TextEndpoint>,
+    pub(crate) finished_capacity: usize,
+    pub(crate) finished_max_age: Duration,
 }
 
 impl AdminServer {
@@ -165,6 +186,8 @@ impl AdminServer {
             stuck_after: Some(Duration::from_secs(30)),
             default_grace: Duration::from_secs(5),
             metrics_endpoint: None,
+            finished_capacity: DEFAULT_FINISHED_CAPACITY,
+            finished_max_age: DEFAULT_FINISHED_MAX_AGE,
         }
     }
 
@@ -242,6 +265,28 @@ impl AdminServer {
         self
     }
 
+    /// How many recently finished requests `GET /traces/{id}` can show (default 4096);
+    /// `0` keeps none, and then ending requests are not copied at all.
+    ///
+    /// The ring holds a compact copy of each request that completed: its ids, method, URL,
+    /// route, response status, times and status history, about 450 bytes for a short URL
+    /// and four statuses, the index included; the default ring takes about 2 MiB when full.
+    /// Requests that failed, were dropped early or were terminated are kept whole (with
+    /// attributes, byte counts and the operator's message), about 1.2 KiB each. Longer URLs
+    /// and histories take more. The figures come from `cargo test -p inflight-admin --lib
+    /// bytes_per_kept_request -- --nocapture`; see `benches/README.md`.
+    pub fn finished_capacity(mut self, requests: usize) -> Self {
+        self.finished_capacity = requests;
+        self
+    }
+
+    /// How long a finished request stays in the ring of `GET /traces/{id}` (default 5
+    /// minutes). Older ones are dropped at the next drain of ended requests (every 50 ms).
+    pub fn finished_max_age(mut self, age: Duration) -> Self {
+        self.finished_max_age = age;
+        self
+    }
+
     /// Binds `addr` and starts serving on a thread of its own.
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<AdminHandle> {
         server::start(self, addr)
@@ -256,6 +301,8 @@ impl fmt::Debug for AdminServer {
             .field("origins", &self.origins)
             .field("build", &self.build)
             .field("stuck_after", &self.stuck_after)
+            .field("finished_capacity", &self.finished_capacity)
+            .field("finished_max_age", &self.finished_max_age)
             .finish_non_exhaustive()
     }
 }

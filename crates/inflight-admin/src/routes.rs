@@ -17,6 +17,7 @@ use crate::health;
 use crate::profile::Profile;
 use crate::reply::{self, Failure, Reply, json, parse_bool, query_pairs};
 use crate::state::{State, lock};
+use crate::traces;
 use crate::web;
 
 /// Most requests one list returns.
@@ -78,6 +79,12 @@ async fn endpoint(state: &State, req: Request<Incoming>) -> Result<Reply, Failur
             control::cancel(state, id, query, req.into_body()).await
         }
         ["requests", _, "cancel"] => Err(Failure::method_not_allowed("POST")),
+        ["traces", id] if read => {
+            check(Need::Read)?;
+            query_pairs(query, &[])?;
+            traces::trace(state, id)
+        }
+        ["traces", _] => Err(Failure::method_not_allowed("GET, HEAD")),
         ["recent"] if read => {
             check(Need::Read)?;
             query_pairs(query, &[])?;
@@ -168,11 +175,20 @@ fn list(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
     let mut min_age = None;
     let mut status = None;
     let mut route = None;
+    let mut trace = None;
     let mut sort = "age";
     let mut limit = MAX_LIMIT;
     let pairs = query_pairs(
         query,
-        &["direction", "min_age", "status", "route", "sort", "limit"],
+        &[
+            "direction",
+            "min_age",
+            "status",
+            "route",
+            "trace",
+            "sort",
+            "limit",
+        ],
     )?;
     for (name, value) in &pairs {
         match name.as_str() {
@@ -195,6 +211,8 @@ fn list(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
             }
             "status" => status = Some(value.to_lowercase()),
             "route" => route = Some(value.clone()),
+            // The all-zero id is well formed and matches nothing.
+            "trace" => trace = Some(traces::parse_trace_id(value)?),
             "sort" => {
                 sort = match value.as_str() {
                     "age" => "age",
@@ -234,6 +252,7 @@ fn list(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
             && route
                 .as_ref()
                 .is_none_or(|r| entry.route.as_ref() == Some(r))
+            && trace.is_none_or(|t| t == Some(entry.trace_id))
     };
     let mut entries: Vec<&EntrySnapshot> = snapshot.entries.iter().filter(keep).collect();
     // The snapshot is oldest first; sorts are stable, so ties stay oldest first.

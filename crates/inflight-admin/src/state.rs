@@ -11,6 +11,7 @@ use crate::families::Families;
 use crate::health::Health;
 use crate::profile::Profile;
 use crate::recent::Recent;
+use crate::trace_ring::TraceRing;
 use crate::watchdog::Watchdog;
 
 pub(crate) struct State {
@@ -28,6 +29,8 @@ pub(crate) struct Aggregates {
     pub(crate) recent: Recent,
     pub(crate) profile: Profile,
     pub(crate) watchdog: Watchdog,
+    /// Recently finished requests by trace, for `GET /traces/{id}`.
+    pub(crate) traces: TraceRing,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: crate::metrics::Durations,
 }
@@ -41,6 +44,7 @@ impl State {
                 recent: Recent::default(),
                 profile: Profile::new(),
                 watchdog: Watchdog::default(),
+                traces: TraceRing::new(config.finished_capacity, config.finished_max_age),
                 #[cfg(feature = "metrics")]
                 metrics: crate::metrics::Durations::default(),
             }),
@@ -63,7 +67,12 @@ impl State {
     /// Takes in what ended since the last drain; returns how many requests that was.
     pub(crate) fn drain(&self) -> usize {
         let mut ended = lock(&self.ended);
-        ended.drain(|requests| lock(&self.aggregates).record(requests))
+        let count = ended.drain(|requests| lock(&self.aggregates).record(requests));
+        if count == 0 {
+            // Recording drops by age too; with nothing to record, age still counts.
+            lock(&self.aggregates).traces.expire(Instant::now());
+        }
+        count
     }
 }
 
@@ -75,6 +84,7 @@ impl Aggregates {
         for request in requests {
             self.watchdog.ended(request);
         }
+        self.traces.record(requests);
         #[cfg(feature = "metrics")]
         self.metrics.record(requests, &families, &self.families);
     }

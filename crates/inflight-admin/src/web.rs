@@ -1,4 +1,5 @@
-//! The web page: three static files compiled into the binary, no build step.
+//! The web page: a few static files (ES modules, a style sheet) compiled into the binary,
+//! no build step.
 //!
 //! The page holds no data, so it needs no token: it asks each admin port it watches for
 //! the data itself, with the tokens the user gives it. It loads nothing from elsewhere,
@@ -9,7 +10,7 @@ use http::{HeaderValue, StatusCode, header};
 
 use crate::reply::{self, Reply};
 
-/// The files, by path segment: `/`, `/app.js`, `/app.css`.
+/// The files, by path segment: `/`, the scripts and the style sheets.
 const ASSETS: &[(&str, &str, &str)] = &[
     (
         "",
@@ -22,9 +23,24 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("web/app.js"),
     ),
     (
+        "tree.js",
+        "text/javascript; charset=utf-8",
+        include_str!("web/tree.js"),
+    ),
+    (
+        "trace.js",
+        "text/javascript; charset=utf-8",
+        include_str!("web/trace.js"),
+    ),
+    (
         "app.css",
         "text/css; charset=utf-8",
         include_str!("web/app.css"),
+    ),
+    (
+        "trace.css",
+        "text/css; charset=utf-8",
+        include_str!("web/trace.css"),
     ),
 ];
 
@@ -65,7 +81,7 @@ mod tests {
 
     #[test]
     fn serves_the_page_and_its_files() {
-        for name in ["", "app.js", "app.css"] {
+        for name in ["", "app.js", "tree.js", "trace.js", "app.css", "trace.css"] {
             assert!(is_asset(name));
             let reply = asset(name).unwrap();
             assert_eq!(reply.status(), StatusCode::OK);
@@ -87,7 +103,10 @@ mod tests {
         for text in [
             html,
             include_str!("web/app.js"),
+            include_str!("web/tree.js"),
+            include_str!("web/trace.js"),
             include_str!("web/app.css"),
+            include_str!("web/trace.css"),
         ] {
             assert!(
                 !text.contains("https://"),

@@ -1,5 +1,7 @@
-//! Talking to admin ports.
+//! Talking to admin ports, and to the Prometheus servers and service-discovery URLs that
+//! list them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use inflight_core::wire::ErrorBody;
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 
 use crate::endpoints::Endpoint;
 
@@ -17,12 +20,17 @@ use crate::endpoints::Endpoint;
 /// is a tool for people, not a bulk exporter).
 const MAX_ANSWER: usize = 256 * 1024 * 1024;
 
-/// An HTTP client for admin ports, with a token and a time limit per call.
+/// How many calls to admin ports are in flight at once unless told otherwise.
+pub(crate) const DEFAULT_CONCURRENCY: usize = 64;
+
+/// An HTTP client for admin ports, with a token, a time limit per call and a bound on
+/// the calls in flight at once (shared by the clones).
 #[derive(Clone)]
 pub(crate) struct Api {
     client: Client<HttpConnector, Full<Bytes>>,
     token: Option<String>,
     timeout: Duration,
+    slots: Arc<Semaphore>,
 }
 
 impl Api {
@@ -34,7 +42,18 @@ impl Api {
             client: Client::builder(TokioExecutor::new()).build(connector),
             token,
             timeout,
+            slots: Arc::new(Semaphore::new(DEFAULT_CONCURRENCY)),
         }
+    }
+
+    /// At most `calls` calls to admin ports in flight at once (at least one).
+    ///
+    /// A thousand endpoints asked at once would open a thousand sockets and parse a
+    /// thousand answers in one burst; the bound spreads them while one slow endpoint
+    /// still holds only its own slot.
+    pub(crate) fn with_concurrency(mut self, calls: usize) -> Api {
+        self.slots = Arc::new(Semaphore::new(calls.clamp(1, Semaphore::MAX_PERMITS)));
+        self
     }
 
     /// Sends a request and returns the status and body, or a message saying what failed.
@@ -61,28 +80,46 @@ impl Api {
         let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| format!("{endpoint}: cannot build the request: {e}"))?;
+        // The time limit starts once a slot is free: waiting behind other endpoints is
+        // not this endpoint being slow.
+        let _slot = self.slots.acquire().await.map_err(|e| e.to_string())?;
+        self.exchange(request)
+            .await
+            .map_err(|error| format!("{endpoint}: {error}"))
+    }
+
+    /// `GET url` without the admin token (it is not Prometheus' to see), within the
+    /// time limit; the status and body, or what failed.
+    pub(crate) async fn get_url(&self, url: &str) -> Result<(StatusCode, Bytes), String> {
+        let request = Request::get(url)
+            .header(
+                header::USER_AGENT,
+                concat!("inflight/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(header::ACCEPT, "application/json")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| format!("cannot build the request: {e}"))?;
+        self.exchange(request).await
+    }
+
+    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), String> {
         let exchange = async {
             let response = self
                 .client
                 .request(request)
                 .await
-                .map_err(|e| format!("{endpoint}: unreachable ({})", root_cause(&e)))?;
+                .map_err(|e| format!("unreachable ({})", root_cause(&e)))?;
             let status = response.status();
             let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER)
                 .collect()
                 .await
-                .map_err(|e| format!("{endpoint}: the answer broke off ({e})"))?
+                .map_err(|e| format!("the answer broke off ({e})"))?
                 .to_bytes();
             Ok((status, body))
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| {
-                format!(
-                    "{endpoint}: no answer within {}",
-                    inflight_core::Elapsed(self.timeout)
-                )
-            })?
+            .map_err(|_| format!("no answer within {}", inflight_core::Elapsed(self.timeout)))?
     }
 
     /// `GET` a JSON document; non-2xx answers become their `{"error"}` message.

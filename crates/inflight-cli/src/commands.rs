@@ -56,6 +56,9 @@ struct LsJson<'a> {
 #[derive(Serialize)]
 struct LsRequest<'a> {
     endpoint: &'a str,
+    /// The Prometheus job the endpoint was discovered under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<&'a str>,
     #[serde(flatten)]
     request: &'a Request,
 }
@@ -95,11 +98,11 @@ pub(crate) async fn ls(
     }
     let path = format!("/requests?{}", params.join("&"));
     let lists = fetch_lists(api, endpoints, &path).await;
-    let mut rows: Vec<(&str, &Request)> = Vec::new();
+    let mut rows: Vec<(&Endpoint, &Request)> = Vec::new();
     let mut errors: Vec<(&str, &str)> = Vec::new();
     for (endpoint, list) in &lists {
         match list {
-            Ok(list) => rows.extend(list.requests.iter().map(|r| (endpoint.name.as_str(), r))),
+            Ok(list) => rows.extend(list.requests.iter().map(|r| (endpoint, r))),
             Err(error) => errors.push((endpoint.name.as_str(), error.as_str())),
         }
     }
@@ -108,7 +111,11 @@ pub(crate) async fn ls(
         let out = LsJson {
             requests: rows
                 .iter()
-                .map(|(endpoint, request)| LsRequest { endpoint, request })
+                .map(|(endpoint, request)| LsRequest {
+                    endpoint: &endpoint.name,
+                    job: endpoint.job.as_deref(),
+                    request,
+                })
                 .collect(),
             errors: errors
                 .iter()
@@ -120,23 +127,30 @@ pub(crate) async fn ls(
             serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
         );
     } else {
-        let mut table = TextTable::new(
-            &[
-                "HOST",
-                "ID",
-                "DIR",
-                "AGE",
-                "IN STATUS",
-                "STATUS",
-                "METHOD",
-                "URL",
-                "ATTRIBUTES",
-            ],
-            &[1, 3, 4],
-        );
+        // Which job each endpoint is in, when discovery said; a column only then.
+        let jobs = endpoints.iter().any(|endpoint| endpoint.job.is_some());
+        let mut headers = vec!["HOST"];
+        if jobs {
+            headers.push("JOB");
+        }
+        let skip = usize::from(jobs);
+        headers.extend([
+            "ID",
+            "DIR",
+            "AGE",
+            "IN STATUS",
+            "STATUS",
+            "METHOD",
+            "URL",
+            "ATTRIBUTES",
+        ]);
+        let mut table = TextTable::new(&headers, &[1 + skip, 3 + skip, 4 + skip]);
         for (endpoint, request) in &rows {
-            table.row(vec![
-                (*endpoint).to_owned(),
+            let mut cells = vec![endpoint.name.clone()];
+            if jobs {
+                cells.push(endpoint.job.clone().unwrap_or_default());
+            }
+            cells.extend([
                 request.id.to_string(),
                 if request.direction == "inbound" {
                     "in"
@@ -151,6 +165,7 @@ pub(crate) async fn ls(
                 request.uri.clone(),
                 attributes(request),
             ]);
+            table.row(cells);
         }
         out!("{}", table.render());
     }

@@ -38,7 +38,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use inflight_core::TraceId;
 
 use crate::client::Api;
-use crate::endpoints::Endpoint;
+use crate::endpoints::{Endpoint, Sources};
 
 /// Watch, sort, filter and kill the HTTP requests in flight across many services, through
 /// their inflight admin ports.
@@ -58,11 +58,36 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     endpoints_file: Option<String>,
 
+    /// A Prometheus server (http://prometheus:9090): every target it scrapes is an admin
+    /// port (they serve /metrics), up or down. Combines with the other sources.
+    #[arg(long, global = true, value_name = "URL")]
+    prometheus: Option<String>,
+
+    /// A URL answering Prometheus' HTTP service-discovery JSON:
+    /// [{"targets": ["host:port", ...], "labels": {"job": "api", ...}}].
+    #[arg(long, global = true, value_name = "URL")]
+    http_sd: Option<String>,
+
+    /// A file in Prometheus' file service-discovery format: JSON, or YAML when it ends in
+    /// .yml or .yaml.
+    #[arg(long, global = true, value_name = "FILE")]
+    file_sd: Option<String>,
+
+    /// Only the targets of this job (the `job` label) from --prometheus, --http-sd and
+    /// --file-sd.
+    #[arg(long, global = true, value_name = "NAME")]
+    job: Option<String>,
+
+    /// How many admin ports to ask at once; the others wait their turn.
+    #[arg(long, global = true, default_value_t = client::DEFAULT_CONCURRENCY, value_parser = concurrency, value_name = "N")]
+    concurrency: usize,
+
     /// Bearer token for the admin ports (the kill token can also read).
     #[arg(long, global = true, env = "INFLIGHT_TOKEN", hide_env_values = true)]
     token: Option<String>,
 
-    /// How long to wait for each admin port.
+    /// How long to wait for each admin port (and for Prometheus); one that takes longer
+    /// shows as failing.
     #[arg(long, global = true, default_value = "5s", value_parser = duration, value_name = "DURATION")]
     timeout: Duration,
 
@@ -74,9 +99,21 @@ struct Cli {
 enum Command {
     /// A live, sortable, filterable table of every request in flight; kill from it.
     Top {
-        /// How often to poll the admin ports.
+        /// How often to poll the admin ports. An endpoint that has not answered by the
+        /// next refresh shows as failing; the others are shown without waiting for it.
         #[arg(long, default_value = "1s", value_parser = duration, value_name = "DURATION")]
         refresh: Duration,
+        /// How often to ask --prometheus, --http-sd or --file-sd again, so new targets
+        /// appear and gone ones leave.
+        #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
+        rediscover: Duration,
+        /// No screen: print one line per refresh saying how many endpoints answered in
+        /// time, then one per failing endpoint (for logs and measurements).
+        #[arg(long)]
+        batch: bool,
+        /// With --batch: stop after this many refreshes.
+        #[arg(long, requires = "batch", value_name = "N")]
+        iterations: Option<u64>,
     },
     /// One table (or JSON) of the requests in flight at every endpoint, oldest first.
     Ls {
@@ -188,8 +225,16 @@ fn duration(text: &str) -> Result<Duration, String> {
     inflight_core::parse_duration(text).map_err(|e| e.to_string())
 }
 
+fn concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// What went wrong, and which exit code it gets.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Failure {
     /// Bad arguments: exit 2.
     Usage(String),
@@ -231,14 +276,33 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let api = Api::new(cli.token.clone(), cli.timeout);
-    let all = || {
-        endpoints::gather(cli.endpoints.as_deref(), cli.endpoints_file.as_deref())
-            .map_err(Failure::Usage)
+    let api = Api::new(cli.token.clone(), cli.timeout).with_concurrency(cli.concurrency);
+    let sources = Sources {
+        list: cli.endpoints.clone(),
+        file: cli.endpoints_file.clone(),
+        prometheus: cli.prometheus.clone(),
+        http_sd: cli.http_sd.clone(),
+        file_sd: cli.file_sd.clone(),
+        job: cli.job.clone(),
     };
+    // Asked once, up front; a command that takes one endpoint never looks at it.
+    let resolved = sources.resolve(&api).await;
+    let all = || resolved.clone();
     let one = |text: &str| Endpoint::parse(text).map_err(Failure::Usage);
     match cli.command {
-        Command::Top { refresh } => top::run(api, all()?, refresh).await,
+        Command::Top {
+            refresh,
+            rediscover,
+            batch,
+            iterations,
+        } => {
+            let options = top::Options {
+                refresh,
+                rediscover: sources.discovers().then_some((sources.clone(), rediscover)),
+                batch: batch.then_some(iterations),
+            };
+            top::run(api, all()?, options).await
+        }
         Command::Ls {
             json,
             min_age,

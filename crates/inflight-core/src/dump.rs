@@ -3,11 +3,14 @@
 //! ```text
 //! inflight: 2 inbound, 6 outbound in flight (pid 14765, up 3h12m)
 //! inbound:
-//!   #41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s]
-//!     #42 servicing GET "http://slownode:8484/blob/a1" for 1m33.98s [awaiting headers]
+//!   #41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s] trace=4bf92f3577b34da6a3ce929d0e0e4736
+//!     #42 servicing GET "http://slownode:8484/blob/a1" for 1m33.98s [awaiting headers] trace=4bf92f3577b34da6a3ce929d0e0e4736
 //! outbound:
-//!   #42 servicing GET "http://slownode:8484/blob/a1" for 1m33.98s [awaiting headers]
+//!   #42 servicing GET "http://slownode:8484/blob/a1" for 1m33.98s [awaiting headers] trace=4bf92f3577b34da6a3ce929d0e0e4736
 //! ```
+//!
+//! Each line ends with the request's W3C trace id, so the dumps of the services a request
+//! went through can be read side by side, and their logs searched.
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
@@ -18,6 +21,7 @@ use crate::entry::{Entry, Line};
 use crate::snapshot::{Direction, Snapshot};
 use crate::sync::Arc;
 use crate::table::Table;
+use crate::trace::TraceId;
 
 /// Output is handed to the writer in pieces of about this size.
 const CHUNK: usize = 64 * 1024;
@@ -127,6 +131,7 @@ fn write_entry_line(buf: &mut String, line: &Line<'_>) {
         line.attributes
             .iter()
             .map(|(k, v)| (k.as_ref(), v.as_ref())),
+        line.trace_id,
     );
 }
 
@@ -170,6 +175,7 @@ impl Snapshot {
                     .attributes
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str())),
+                entry.trace_id,
             );
         };
         for direction in [Direction::Inbound, Direction::Outbound] {
@@ -201,8 +207,8 @@ impl Snapshot {
     }
 }
 
-/// `#41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s] {user=42}`
-/// and a newline, with plain string writes.
+/// `#41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s] {user=42}`,
+/// then ` trace=…` and a newline, with plain string writes.
 #[allow(clippy::too_many_arguments)]
 fn write_line<'a>(
     buf: &mut String,
@@ -213,6 +219,7 @@ fn write_line<'a>(
     status: impl FnOnce(&mut String) -> fmt::Result,
     status_age: Duration,
     attributes: impl Iterator<Item = (&'a str, &'a str)>,
+    trace: TraceId,
 ) {
     buf.push('#');
     let _ = write_u64(buf, id);
@@ -244,6 +251,8 @@ fn write_line<'a>(
         }
         buf.push('}');
     }
+    buf.push_str(" trace=");
+    let _ = write!(buf, "{trace}");
     buf.push('\n');
 }
 

@@ -28,7 +28,7 @@ static STARTED: OnceLock<Result<(), String>> = OnceLock::new();
 /// // kill -USR1 <pid>, or ^T on macOS, prints:
 /// // inflight: 1 inbound, 1 outbound in flight (pid 14765, up 3h12m)
 /// // inbound:
-/// //   #41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s]
+/// //   #41 servicing GET "/fetch/all" for 1m34.00s [awaiting slownode:8484 for 1m33.98s] trace=4bf9…
 /// // ...
 /// # Ok(())
 /// # }

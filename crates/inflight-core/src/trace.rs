@@ -88,12 +88,20 @@ macro_rules! id_type {
 
             /// Parses lowercase hex, as in `traceparent`.
             fn parse_hex(text: &[u8]) -> Option<$name> {
-                if text.len() != 2 * $len {
-                    return None;
-                }
+                let text: &[u8; 2 * $len] = text.try_into().ok()?;
                 let mut bytes = [0u8; $len];
+                // No branch per digit: a bad digit sets a high bit, checked once.
+                let mut bad = 0u8;
                 for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
-                    *byte = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+                    let (high, low) = (
+                        HEX_VALUE[usize::from(pair[0])],
+                        HEX_VALUE[usize::from(pair[1])],
+                    );
+                    bad |= high | low;
+                    *byte = (high << 4) | (low & 0xf);
+                }
+                if bad & 0xf0 != 0 {
+                    return None;
                 }
                 $name::from_bytes(bytes)
             }
@@ -143,11 +151,21 @@ macro_rules! id_type {
 id_type!(TraceId, 16);
 id_type!(SpanId, 8);
 
+/// The value of each lowercase hex digit; 0xff for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[HEX[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
+
 fn hex_digit(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        _ => None,
+    match HEX_VALUE[usize::from(digit)] {
+        0xff => None,
+        value => Some(value),
     }
 }
 

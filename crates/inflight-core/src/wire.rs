@@ -197,7 +197,9 @@ pub struct TraceReply {
     /// Its requests in flight here, oldest first.
     pub requests: Vec<Request>,
     /// Its requests that ended here recently, oldest first: what the ring of finished
-    /// requests still holds (see `finished_window`).
+    /// requests still holds (see `finished_window`). Those that completed are kept
+    /// compact: `version` empty, `peer` and `parent` `None`, no `attributes` or
+    /// `children`, byte counts 0. Those that did not are kept whole.
     pub finished: Vec<FinishedRequest>,
     /// What the ring of finished requests keeps, so an empty `finished` can be read.
     pub finished_window: FinishedWindow,

@@ -8,6 +8,9 @@
 // Everything a server sends goes into the page as text (textContent, never markup).
 'use strict';
 
+import { MAX_DEPTH, blockers, parents } from './tree.js';
+import { hops, timeline } from './trace.js';
+
 (() => {
   /** Ages from here on are highlighted as slow. */
   const SLOW_MS = 5_000;
@@ -98,6 +101,10 @@
       : 1000,
     pausedAt: 0,
     detail: null,
+    // One tree across the endpoints, joined by trace context; off: each endpoint alone.
+    tree: params.get('tree') !== 'off',
+    /** The trace shown in the Trace tab: `{ id, answers: Map(label -> answer) }`. */
+    trace: null,
   };
 
   /** `a:9084`, or a URL such as `http://a:9084/admin/`: the admin ports to watch. */
@@ -310,6 +317,30 @@
     if (state.tab === 'recent' || state.tab === 'profile') {
       for (const ep of endpoints) pollReport(ep, state.tab);
     }
+    if (state.tab === 'trace') for (const ep of endpoints) pollTrace(ep);
+  }
+
+  /** `GET /traces/{id}` of one endpoint, for the trace shown. */
+  async function pollTrace(ep) {
+    const trace = state.trace;
+    if (!trace || !ep.base || trace.busy.has(ep.label)) return;
+    trace.busy.add(ep.label);
+    try {
+      const reply = await call(ep, 'GET', `traces/${encodeURIComponent(trace.id)}`, { token: readToken(ep) });
+      trace.answers.set(ep.label, { ep, reply, receivedAt: performance.now(), error: null });
+    } catch (error) {
+      trace.answers.set(ep.label, { ep, reply: null, receivedAt: performance.now(), error });
+    } finally {
+      trace.busy.delete(ep.label);
+      if (state.trace === trace) changed();
+    }
+  }
+
+  function openTrace(id) {
+    if (!id) return;
+    state.trace = { id, answers: new Map(), busy: new Set(), signature: '' };
+    $('tab-trace').hidden = false;
+    setTab('trace');
   }
 
   // ---------------------------------------------------------------- dialogs and toasts
@@ -483,6 +514,7 @@
     renderRequests();
     if (state.tab === 'recent') renderRecent();
     if (state.tab === 'profile') renderProfile();
+    if (state.tab === 'trace') renderTrace();
     renderFooter();
   }
 
@@ -561,7 +593,8 @@
       row.ep.label, `#${req.id}`, req.direction, req.direction === 'inbound' ? 'in' : 'out',
       duration(rowAge(row, now)), duration(rowInStatus(row, now)), req.status, req.method,
       req.uri, req.route || '', attributesText(req), req.response_status || '',
-      req.cancel_requested ? 'cancelling' : '', req.control_message || '',
+      req.cancel_requested ? 'cancelling' : '', req.control_message || '', req.trace_id || '',
+      row.holding ? 'holding up the chain' : '',
     ].join('\n').toLowerCase();
   }
 
@@ -573,23 +606,29 @@
       for (const req of ep.list.requests) rows.push({ ep, req, key: `${ep.label}#${req.id}` });
     }
     const byKey = new Map(rows.map((row) => [row.key, row]));
+    const parentOf = parents(rows, state.tree);
     const children = new Map();
     const roots = [];
     for (const row of rows) {
-      const parent = row.req.parent == null ? null : `${row.ep.label}#${row.req.parent}`;
-      if (parent && parent !== row.key && byKey.has(parent)) {
+      const parent = parentOf.get(row.key);
+      if (parent) {
         if (!children.has(parent)) children.set(parent, []);
-        children.get(parent).push(row);
+        children.get(parent).push(byKey.get(row.key));
       } else {
         roots.push(row);
       }
+    }
+    const held = state.tree ? blockers(roots, children, (row) => rowAge(row, now)) : new Map();
+    for (const row of rows) {
+      row.holding = held.get(row.key) || null;
+      row.parentKey = parentOf.get(row.key) || null;
     }
     const needle = state.filter.trim().toLowerCase();
     const shown = new Map();
     const visit = (row, depth) => {
       row.match = !needle || searchText(row, now).includes(needle);
       let keep = row.match;
-      for (const child of depth < 8 ? children.get(row.key) || [] : []) {
+      for (const child of depth < MAX_DEPTH ? children.get(row.key) || [] : []) {
         if (visit(child, depth + 1)) keep = true;
       }
       shown.set(row.key, keep);
@@ -601,7 +640,7 @@
     const emit = (list, depth) => {
       for (const row of list.filter((r) => shown.get(r.key)).sort(compare)) {
         out.push({ row, depth });
-        if (depth < 8) emit(children.get(row.key) || [], depth + 1);
+        if (depth < MAX_DEPTH) emit(children.get(row.key) || [], depth + 1);
       }
     };
     emit(roots, 0);
@@ -613,13 +652,23 @@
     const td = (name, cls) => (cells[name] = el('td', { class: cls }));
     const tr = el('tr', {}, td('host', 'host'), td('id', 'num id'), td('dir', 'dir'), td('age', 'num age'),
       td('inStatus', 'num in-status'), td('status', 'status'), td('method', 'method'),
-      td('target', 'target'), td('attrs', 'attrs'), td('actions', 'actions'));
+      td('target', 'target'), td('attrs', 'attrs'), td('trace', 'trace'), td('actions', 'actions'));
     const view = { key, tr, cells, row: null, sig: {} };
     cells.dirChip = el('span', { class: 'chip' });
     cells.dir.append(cells.dirChip);
     cells.statusText = el('span', { class: 'status-text' });
     cells.statusTags = el('span', { class: 'tags' });
-    cells.status.append(cells.statusText, cells.statusTags);
+    cells.holding = el('span', { class: 'tag holding', hidden: true });
+    cells.status.append(cells.statusText, cells.statusTags, cells.holding);
+    cells.traceButton = el('button', {
+      type: 'button',
+      class: 'link trace-id',
+      onclick: (event) => {
+        event.stopPropagation();
+        openTrace(view.row.req.trace_id);
+      },
+    });
+    cells.trace.append(cells.traceButton);
     cells.tree = el('span', { class: 'tree', 'aria-hidden': 'true' });
     cells.targetText = el('span', { class: 'target-text' });
     cells.target.append(cells.tree, cells.targetText);
@@ -648,6 +697,13 @@
     tr.dataset.depth = String(depth);
     if (req.parent != null && depth > 0) tr.dataset.parent = String(req.parent);
     else delete tr.dataset.parent;
+    if (row.parentKey && depth > 0) tr.dataset.parentKey = row.parentKey;
+    else delete tr.dataset.parentKey;
+    tr.dataset.trace = req.trace_id || '';
+    tr.classList.toggle('holding', Boolean(row.holding));
+    cells.holding.hidden = !row.holding;
+    setText(cells.traceButton, (req.trace_id || '').slice(0, 8));
+    cells.traceButton.title = req.trace_id ? `trace ${req.trace_id}: click for its timeline` : '';
     tr.classList.toggle('child', depth > 0);
     tr.classList.toggle('context', !row.match);
     tr.classList.toggle('cancelling', Boolean(req.cancel_requested));
@@ -692,6 +748,10 @@
 
   function tick(view, now) {
     const age = rowAge(view.row, now);
+    if (view.row.holding) {
+      // The leaf everyone above it waits for: which service, and for how long.
+      setText(view.cells.holding, `holding up the chain · ${view.row.ep.list.service} · ${duration(age)}`);
+    }
     setText(view.cells.age, duration(age));
     setText(view.cells.inStatus, duration(rowInStatus(view.row, now)));
     view.tr.classList.toggle('slow', age >= SLOW_MS && age < STUCK_MS);
@@ -855,6 +915,9 @@
       ['response', req.response_status],
       ['bytes', `${bytes(req.bytes_in)} in · ${bytes(req.bytes_out)} out`],
       ['idle', detail.finished ? null : idleNode],
+      ['trace', req.trace_id ? el('button', { type: 'button', class: 'link trace-id', text: req.trace_id, title: 'its timeline across the endpoints', onclick: () => openTrace(req.trace_id) }) : null],
+      ['span', req.span_id],
+      ['parent span', req.parent_span_id],
       ['parent', req.parent != null ? link(req.parent) : null],
       ['children', req.children && req.children.length ? el('span', {}, ...req.children.flatMap((id, i) => (i ? [' ', link(id)] : [link(id)]))) : null],
       ['cancel', req.cancel_forbidden ? 'forbidden by the handler' : req.cancel_requested ? 'requested' : null],
@@ -1091,6 +1154,46 @@
     setText(empty, endpoints.some((ep) => ep.profile) ? 'No finished requests in the window yet.' : 'loading…');
   }
 
+  // ---------------------------------------------------------------- trace
+
+  let traceTick = null;
+
+  function renderTrace() {
+    const trace = state.trace;
+    if (!trace) return;
+    const answers = [...trace.answers.values()];
+    // Rebuilt when an answer changed; the live spans tick in between.
+    const signature = JSON.stringify(answers.map((a) => [a.ep.label, a.error ? a.error.message : a.reply && [a.reply.requests, a.reply.finished]]));
+    if (signature === trace.signature) return;
+    trace.signature = signature;
+    setText($('trace-title'), `Trace ${trace.id}`);
+    const good = answers.filter((a) => a.reply);
+    const notes = answers.filter((a) => a.error).map((a) => `${a.ep.label}: ${a.error.message}`);
+    const list = hops(good);
+    const windows = good.map((a) => a.reply.finished_window)
+      .map((w) => `${w.held}/${w.capacity} kept for ${duration(w.max_age_seconds * 1000)}`);
+    setText($('trace-summary'), [
+      `${list.length} hop${list.length === 1 ? '' : 's'}`,
+      `${list.filter((h) => h.live).length} in flight`,
+      `${good.length} of ${endpoints.length} endpoints answered`,
+      windows.length ? `finished requests: ${[...new Set(windows)].join(', ')}` : '',
+      ...notes,
+    ].filter(Boolean).join(' · '));
+    const tbody = $('trace').tBodies[0];
+    if (!list.length) {
+      traceTick = null;
+      tbody.replaceChildren();
+      const empty = $('trace-empty');
+      empty.hidden = false;
+      setText(empty, answers.length ? 'No endpoint has this trace in flight or among its recently finished requests.' : 'loading…');
+      return;
+    }
+    $('trace-empty').hidden = true;
+    const view = timeline(list, clock(), { el, duration, latency, localTime });
+    traceTick = view.tick;
+    tbody.replaceChildren(...view.rows);
+  }
+
   function bar(fraction, of) {
     const share = Math.max(0, Math.min(1, fraction || 0));
     const fill = el('span', { class: 'fill' });
@@ -1117,11 +1220,21 @@
     for (const button of document.querySelectorAll('[role=tab]')) {
       button.setAttribute('aria-selected', String(button.dataset.tab === tab));
     }
-    for (const name of ['requests', 'recent', 'profile']) $(`view-${name}`).hidden = name !== tab;
+    for (const name of ['requests', 'recent', 'profile', 'trace']) $(`view-${name}`).hidden = name !== tab;
     reportSignature.recent = '';
     reportSignature.profile = '';
     pollTab();
     changed();
+  }
+
+  function setTree(on) {
+    state.tree = on;
+    $('show-tree').checked = on;
+    const url = new URL(location.href);
+    if (on) url.searchParams.delete('tree');
+    else url.searchParams.set('tree', 'off');
+    history.replaceState(null, '', url);
+    renderRequests();
   }
 
   function setRefresh(ms) {
@@ -1145,6 +1258,8 @@
       state.showRoute = event.target.checked;
       changed();
     });
+    $('show-tree').checked = state.tree;
+    $('show-tree').addEventListener('change', (event) => setTree(event.target.checked));
     $('interval').value = String(state.interval);
     $('interval').addEventListener('change', (event) => setRefresh(Number(event.target.value)));
     for (const button of document.querySelectorAll('[role=tab]')) {
@@ -1171,7 +1286,9 @@
     $('ask-cancel').addEventListener('click', () => $('ask').close('cancel'));
     document.addEventListener('keydown', (event) => {
       if ($('ask').open || event.ctrlKey || event.metaKey || event.altKey) return;
-      const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement;
+      // A checkbox takes no text: keys pressed after clicking one still work.
+      const typing = (event.target instanceof HTMLInputElement && event.target.type !== 'checkbox') ||
+        event.target instanceof HTMLSelectElement;
       if (event.key === 'Escape') {
         if (typing && event.target.id === 'filter' && state.filter) setFilter('');
         else if (state.detail) closeDetail();
@@ -1184,8 +1301,10 @@
         $('filter').focus();
       } else if (event.key === 'p') {
         setRefresh(state.interval ? 0 : 1000);
-      } else if (['1', '2', '3'].includes(event.key)) {
-        setTab(['requests', 'recent', 'profile'][Number(event.key) - 1]);
+      } else if (['1', '2', '3'].includes(event.key) || (event.key === '4' && state.trace)) {
+        setTab(['requests', 'recent', 'profile', 'trace'][Number(event.key) - 1]);
+      } else if (event.key === 't') {
+        setTree(!state.tree);
       }
     });
 
@@ -1195,6 +1314,7 @@
       for (const view of rowViews.values()) tick(view, now);
       for (const update of detailTickers) update();
       for (const update of reportTickers) update();
+      if (traceTick) traceTick(now);
     }, TICK_MS);
   }
 

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use inflight_core::wire::{Request, RequestList};
+use inflight_core::wire::Request;
 
 use super::forest;
 pub(crate) use super::rows::{Column, EndpointState, Row};
@@ -105,11 +105,7 @@ impl App {
         App {
             endpoints: endpoints
                 .iter()
-                .map(|endpoint| EndpointState {
-                    endpoint: endpoint.clone(),
-                    result: Err("not asked yet".into()),
-                    fetched_at: Instant::now(),
-                })
+                .map(|endpoint| EndpointState::new(endpoint.clone()))
                 .collect(),
             rows: Vec::new(),
             sort: Column::Age,
@@ -123,21 +119,6 @@ impl App {
             tree: true,
             view: View::Requests,
         }
-    }
-
-    /// New answers from the endpoints.
-    pub(crate) fn update(
-        &mut self,
-        answers: Vec<(Endpoint, Result<RequestList, String>)>,
-        at: Instant,
-    ) {
-        for (endpoint, result) in answers {
-            if let Some(state) = self.endpoints.iter_mut().find(|s| s.endpoint == endpoint) {
-                state.result = result;
-                state.fetched_at = at;
-            }
-        }
-        self.rebuild();
     }
 
     pub(crate) fn selected_row(&self) -> Option<&Row> {
@@ -394,5 +375,6 @@ impl App {
     }
 }
 
+mod answers;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! request's calls under it.
 
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 
 use super::rows::Row;
 use crate::tree::{self, Listed};
@@ -50,30 +51,44 @@ pub(crate) fn flat_rows(
         .into_iter()
         .filter(|row| filter.is_empty() || row.text().contains(filter))
         .collect();
-    let is_child_shown = |row: &Row| {
-        row.request.parent.is_some_and(|parent| {
-            all.iter()
-                .any(|other| other.endpoint == row.endpoint && other.request.id == parent)
-        })
-    };
-    let (children, mut top): (Vec<Row>, Vec<Row>) = all.iter().cloned().partition(is_child_shown);
-    top.sort_by(&mut order);
-    let mut rows = Vec::with_capacity(all.len());
-    for parent in top {
-        let mut mine: Vec<Row> = children
+    // Children found through maps, not by scanning every row for each: a fleet of a
+    // thousand endpoints brings tens of thousands of rows.
+    let is_child: Vec<bool> = {
+        let shown: HashSet<(&str, u64)> = all
             .iter()
-            .filter(|c| {
-                c.endpoint == parent.endpoint && c.request.parent == Some(parent.request.id)
-            })
-            .cloned()
-            .map(|mut c| {
-                c.depth = 1;
-                c
-            })
+            .map(|row| (row.endpoint.base.as_str(), row.request.id))
             .collect();
-        mine.sort_by(|a, b| b.request.elapsed_ms.total_cmp(&a.request.elapsed_ms));
+        all.iter()
+            .map(|row| {
+                row.request
+                    .parent
+                    .is_some_and(|parent| shown.contains(&(row.endpoint.base.as_str(), parent)))
+            })
+            .collect()
+    };
+    let mut top = Vec::with_capacity(all.len());
+    let mut children: HashMap<(String, u64), Vec<Row>> = HashMap::new();
+    for (mut row, child) in all.into_iter().zip(is_child) {
+        match row.request.parent {
+            Some(parent) if child => {
+                row.depth = 1;
+                children
+                    .entry((row.endpoint.base.clone(), parent))
+                    .or_default()
+                    .push(row);
+            }
+            _ => top.push(row),
+        }
+    }
+    top.sort_by(&mut order);
+    let mut rows = Vec::with_capacity(top.len() + children.len());
+    for parent in top {
+        let mine = children.remove(&(parent.endpoint.base.clone(), parent.request.id));
         rows.push(parent);
-        rows.extend(mine);
+        if let Some(mut mine) = mine {
+            mine.sort_by(|a, b| b.request.elapsed_ms.total_cmp(&a.request.elapsed_ms));
+            rows.extend(mine);
+        }
     }
     rows
 }

@@ -1,10 +1,13 @@
 //! `inflight top`: a live table of every request in flight across the endpoints.
 //!
 //! The table is drawn on a thread of its own while the runtime polls the endpoints and
-//! runs kills, so a slow endpoint never freezes the screen.
+//! runs kills, so a slow endpoint never freezes the screen. Each endpoint's answer is
+//! shown as it comes (see [`poll`]), so a slow endpoint never holds back the others.
 
 mod app;
+mod batch;
 mod forest;
+mod poll;
 mod rows;
 mod ui;
 
@@ -26,12 +29,34 @@ use tokio::sync::Notify;
 use self::app::{Action, App, Effect, Key};
 use crate::Failure;
 use crate::client::Api;
-use crate::commands::{control, fetch_lists};
-use crate::endpoints::Endpoint;
+use crate::commands::control;
+use crate::endpoints::{Endpoint, Sources};
+
+/// How `top` runs.
+pub(crate) struct Options {
+    /// How often every endpoint is asked.
+    pub(crate) refresh: Duration,
+    /// The discovery sources, asked again this often.
+    pub(crate) rediscover: Option<(Sources, Duration)>,
+    /// No screen: a line per refresh, for this many refreshes (or until killed).
+    pub(crate) batch: Option<Option<u64>>,
+}
 
 /// What the network side tells the screen.
 enum Update {
-    Lists(Vec<(Endpoint, Result<RequestList, String>)>, Instant),
+    /// A refresh starts: every endpoint that is not still busy is asked now.
+    Round(Instant),
+    /// One endpoint's answer to the poll sent at `asked`.
+    Answer {
+        endpoint: Endpoint,
+        result: Result<RequestList, String>,
+        asked: Instant,
+        at: Instant,
+    },
+    /// Endpoints still busy with a poll sent at the given time, a refresh ago or more.
+    Late(Vec<(Endpoint, Instant)>),
+    /// The endpoints as found again.
+    Endpoints(Vec<Endpoint>),
     History(Endpoint, u64, Box<Result<Request, String>>),
     Notice(String),
 }
@@ -50,32 +75,31 @@ enum Job {
 pub(crate) async fn run(
     api: Api,
     endpoints: Vec<Endpoint>,
-    refresh: Duration,
+    options: Options,
 ) -> Result<(), Failure> {
     let (updates, screen) = mpsc::channel();
     let (jobs, mut work) = tokio::sync::mpsc::unbounded_channel();
     let poll_now = Arc::new(Notify::new());
 
-    let poller = {
-        let (api, endpoints, updates, poll_now) = (
-            api.clone(),
-            endpoints.clone(),
-            updates.clone(),
-            poll_now.clone(),
-        );
-        tokio::spawn(async move {
-            loop {
-                let lists = fetch_lists(&api, &endpoints, "/requests").await;
-                if updates.send(Update::Lists(lists, Instant::now())).is_err() {
-                    return;
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(refresh) => {}
-                    _ = poll_now.notified() => {}
-                }
-            }
-        })
-    };
+    let poller = tokio::spawn(poll::run(
+        api.clone(),
+        endpoints.clone(),
+        options.refresh,
+        options.rediscover,
+        updates.clone(),
+        poll_now.clone(),
+    ));
+    if let Some(iterations) = options.batch {
+        let batch = tokio::task::spawn_blocking(move || {
+            batch::run(endpoints, options.refresh, iterations, &screen)
+        });
+        let result = batch.await;
+        poller.abort();
+        return match result {
+            Ok(result) => result.map_err(Failure::Failed),
+            Err(error) => Err(Failure::Failed(format!("top failed: {error}"))),
+        };
+    }
     let worker = tokio::spawn(async move {
         while let Some(job) = work.recv().await {
             let update = match job {
@@ -158,12 +182,32 @@ fn show(
     let _restore = Restore;
     let mut app = App::new(endpoints);
     loop {
+        // Everything that came since the last frame, rows rebuilt once for all of it.
+        let mut changed = false;
         while let Ok(update) = updates.try_recv() {
             match update {
-                Update::Lists(lists, at) => app.update(lists, at),
+                Update::Round(_) => {}
+                Update::Answer {
+                    endpoint,
+                    result,
+                    at,
+                    ..
+                } => {
+                    app.record(&endpoint, result, at);
+                    changed = true;
+                }
+                Update::Late(late) => {
+                    for (endpoint, since) in late {
+                        app.late(&endpoint, since);
+                    }
+                }
+                Update::Endpoints(endpoints) => app.set_endpoints(&endpoints),
                 Update::History(endpoint, id, detail) => app.history(&endpoint, id, *detail),
                 Update::Notice(text) => app.notify(text),
             }
+        }
+        if changed {
+            app.rebuild();
         }
         terminal
             .draw(|frame| ui::draw(frame, &mut app))

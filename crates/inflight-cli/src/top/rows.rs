@@ -51,6 +51,30 @@ pub(crate) struct EndpointState {
     pub(crate) endpoint: Endpoint,
     pub(crate) result: Result<RequestList, String>,
     pub(crate) fetched_at: Instant,
+    /// Since when a poll has gone unanswered, once it missed a refresh. Its last rows
+    /// stay (their ages keep counting) until the answer or the time limit comes.
+    pub(crate) late_since: Option<Instant>,
+}
+
+impl EndpointState {
+    pub(crate) fn new(endpoint: Endpoint) -> EndpointState {
+        EndpointState {
+            endpoint,
+            result: Err("not asked yet".into()),
+            fetched_at: Instant::now(),
+            late_since: None,
+        }
+    }
+
+    /// Why the endpoint shows as failing, if it does: its error, or how long it has not
+    /// answered.
+    pub(crate) fn failing(&self, now: Instant) -> Option<String> {
+        if let Some(since) = self.late_since {
+            let waited = inflight_core::Elapsed(now.saturating_duration_since(since));
+            return Some(format!("{}: no answer for {waited}", self.endpoint));
+        }
+        self.result.as_ref().err().cloned()
+    }
 }
 
 /// One line of the table.

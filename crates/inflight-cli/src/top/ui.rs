@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, 
 mod popups;
 mod upstreams;
 
-use super::app::{App, Column, Mode, View};
+use super::app::{App, Column, EndpointState, Mode, View};
 use crate::commands::attributes;
 
 /// Ages from which a request is shown in yellow, then red.
@@ -117,6 +117,11 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         .map(|s| s.endpoint.name.as_str())
         .collect();
     let common = common_host(&names);
+    // Only the rows on screen are built, scrolled as the table would scroll them (the
+    // selection on the last line once it goes past the first page): with a fleet of
+    // endpoints there are tens of thousands of rows, and the screen is drawn ten times a
+    // second.
+    let start = (app.selected + 1).saturating_sub(app.page);
     let tree = app.tree;
     let id_text = |row: &super::app::Row| {
         if tree {
@@ -130,11 +135,13 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     let id_width = app
         .rows
         .iter()
+        .skip(start)
+        .take(app.page)
         .map(|row| id_text(row).chars().count())
         .max()
         .unwrap_or(0)
         .clamp(6, if wide { 40 } else { 24 }) as u16;
-    let rows = app.rows.iter().map(|row| {
+    let rows = app.rows.iter().skip(start).take(app.page).map(|row| {
         let r = &row.request;
         let age = row.age(now);
         // The leaf holding its chain up stands out.
@@ -206,7 +213,7 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         )
         .block(Block::new().borders(Borders::BOTTOM));
     let mut state =
-        TableState::default().with_selected((!app.rows.is_empty()).then_some(app.selected));
+        TableState::default().with_selected((!app.rows.is_empty()).then_some(app.selected - start));
     frame.render_stateful_widget(table, area, &mut state);
     if app.rows.is_empty() {
         let text = if app.filter.is_empty() {
@@ -253,21 +260,32 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
     }
     // Failing endpoints first: a narrow terminal cuts the end of the bar, and with many
     // endpoints the one that fails would be out of sight.
-    let failing_first = app
+    let now = Instant::now();
+    let states: Vec<(&EndpointState, Option<String>)> = app
         .endpoints
         .iter()
-        .filter(|state| state.result.is_err())
-        .chain(app.endpoints.iter().filter(|state| state.result.is_ok()));
-    for (i, state) in failing_first.enumerate() {
+        .map(|state| (state, state.failing(now)))
+        .collect();
+    let failing_first = states
+        .iter()
+        .filter(|(_, failing)| failing.is_some())
+        .chain(states.iter().filter(|(_, failing)| failing.is_none()));
+    let mut used = spans.iter().map(Span::width).sum::<usize>();
+    for (i, (state, failing)) in failing_first.enumerate() {
+        // The rest would be cut anyway; a fleet has a thousand of them.
+        if used >= usize::from(area.width) {
+            break;
+        }
+        let before = spans.len();
         if i > 0 {
             spans.push(Span::raw(" · "));
         }
-        match &state.result {
-            Ok(list) => spans.push(Span::styled(
+        match (failing, &state.result) {
+            (None, Ok(list)) => spans.push(Span::styled(
                 format!("{} ok ({})", state.endpoint, list.requests.len()),
                 Style::new().fg(Color::Green),
             )),
-            Err(error) => {
+            (Some(error), _) | (None, Err(error)) => {
                 let reason = error
                     .strip_prefix(&format!("{}: ", state.endpoint))
                     .unwrap_or(error);
@@ -279,6 +297,7 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
                 ));
             }
         }
+        used += spans[before..].iter().map(Span::width).sum::<usize>();
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

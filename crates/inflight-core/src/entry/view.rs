@@ -9,10 +9,12 @@ use crate::clock::{self, Nanos};
 use crate::snapshot::{Direction, EntrySnapshot, StatusChange};
 use crate::status::StatusText;
 use crate::sync::Ordering::Relaxed;
+use crate::trace::TraceId;
 
 /// One line of the text dump, borrowed from the entry.
 pub(crate) struct Line<'a> {
     pub(crate) id: u64,
+    pub(crate) trace_id: TraceId,
     pub(crate) method: &'a str,
     /// Redacted.
     pub(crate) uri: &'a str,
@@ -97,6 +99,7 @@ impl Entry {
         let redacted = view.sensitive.uri(self.uri.as_str());
         f(Line {
             id: self.id(),
+            trace_id: self.trace.trace_id,
             method: method.as_str(),
             uri: &redacted,
             age: clock::between(self.start, view.now),

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use inflight_core::wire::Origin;
+use inflight_core::wire::{Origin, RequestList};
 
 use super::*;
 
@@ -307,4 +307,31 @@ fn u_shows_the_upstreams_and_any_key_goes_back() {
     assert_eq!((app.view, &app.mode), (View::Requests, &Mode::Normal));
     app.key(Key::Char('u'));
     assert_eq!(app.key(Key::Char('q')), Effect::Quit);
+}
+
+#[test]
+fn late_endpoints_fail_until_they_answer_and_rediscovery_keeps_known_ones() {
+    let mut app = app();
+    let b = Endpoint::parse("b:2").unwrap();
+    let asked = Instant::now();
+    app.late(&b, asked);
+    let now = asked + std::time::Duration::from_millis(2_500);
+    assert_eq!(
+        app.endpoints[1].failing(now).as_deref(),
+        Some("b:2: no answer for 2.50s")
+    );
+    // Its last rows stay while it is late.
+    assert_eq!(app.rows.len(), 4);
+    app.record(&b, Ok(list(Vec::new())), now);
+    app.rebuild();
+    assert_eq!(app.endpoints[1].failing(now), None);
+    assert_eq!(app.rows.len(), 3);
+
+    // Found again: a stays with its rows, b leaves, c waits for its first answer.
+    let c = Endpoint::parse("c:3").unwrap();
+    app.set_endpoints(&[c, Endpoint::parse("a:1").unwrap()]);
+    assert_eq!(app.endpoints.len(), 2);
+    assert_eq!(app.endpoints[0].endpoint.name, "c:3");
+    assert!(app.endpoints[0].failing(now).is_some());
+    assert_eq!(app.rows.len(), 3);
 }

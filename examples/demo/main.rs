@@ -11,6 +11,12 @@
 //! Run it with `cargo run --release --example demo`, then `kill -USR1 <pid>` (^T on macOS
 //! and the BSDs) to see every request in flight and what it waits for, or ask the admin
 //! port (`--admin`, default 127.0.0.1:9084): `curl localhost:9084/requests`.
+//!
+//! With `--chain`, three services run as three processes, each calling the next, and one
+//! W3C trace ties a request's hops together across them: see `chain.rs`.
+
+mod chain;
+mod slow_stream;
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -21,7 +27,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{Request, Response, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -32,17 +38,19 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::TokioExecutor;
-use inflight::admin::AdminServer;
+use inflight::admin::{AdminHandle, AdminServer};
 use inflight::{InFlightClient, InFlightClientLayer, InFlightLayer};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 const USAGE: &str = "\
-usage: demo [--listen ADDR] [--admin ADDR] [--upstream-delay DURATION] [--no-traffic]
-            [--read-token TOKEN] [--kill-token TOKEN] [--stuck-after DURATION|off]
-            [--allow-origin ORIGIN]...
+usage: demo [--chain] [--listen ADDR] [--admin ADDR] [--upstream-delay DURATION]
+            [--no-traffic] [--read-token TOKEN] [--kill-token TOKEN]
+            [--stuck-after DURATION|off] [--allow-origin ORIGIN]...
 
+  --chain                    three services as three processes: edge -> api -> store
+                             (slow); each takes the ports after the one before it
   --listen ADDR              where the API server listens (default 127.0.0.1:3000)
   --admin ADDR               where the admin port listens (default 127.0.0.1:9084)
   --upstream-delay DURATION  how long slownode waits before answering (default 5s)
@@ -56,6 +64,7 @@ usage: demo [--listen ADDR] [--admin ADDR] [--upstream-delay DURATION] [--no-tra
 /// Concurrent requests of the traffic generator, like the cbfs client of the story.
 const TRAFFIC: usize = 6;
 
+#[derive(Clone)]
 struct Options {
     listen: SocketAddr,
     admin: SocketAddr,
@@ -65,6 +74,11 @@ struct Options {
     kill_token: Option<String>,
     stuck_after: Option<Duration>,
     origins: Vec<String>,
+    chain: bool,
+    /// Set by `--chain` in the processes it starts: which service this one is, and where
+    /// the next one listens.
+    role: Option<chain::Role>,
+    next: Option<SocketAddr>,
 }
 
 fn parse_addr(flag: &str, text: &str) -> Result<SocketAddr, String> {
@@ -82,6 +96,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         kill_token: None,
         stuck_after: Some(Duration::from_secs(30)),
         origins: Vec::new(),
+        chain: false,
+        role: None,
+        next: None,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -116,6 +133,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
                     .map_err(|e| format!("--upstream-delay: {e}"))?;
             }
             "--no-traffic" => options.traffic = false,
+            "--chain" => options.chain = true,
+            "--chain-role" => options.role = Some(chain::Role::parse(&value("--chain-role")?)?),
+            "--next" => options.next = Some(parse_addr("--next", &value("--next")?)?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -145,7 +165,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(options)) {
+    let outcome = runtime.block_on(async move {
+        match options.role {
+            Some(role) => chain::run_role(role, options).await,
+            None if options.chain => chain::run(options).await,
+            None => run(options).await,
+        }
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("demo: {message}");
@@ -157,38 +184,7 @@ fn main() -> ExitCode {
 async fn run(options: Options) -> Result<(), String> {
     inflight::dump_on_signal().map_err(|e| format!("cannot install the signal dump: {e}"))?;
 
-    let prometheus = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Suffix("duration".into()),
-            &[
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-            ],
-        )
-        .and_then(|builder| builder.install_recorder())
-        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
-    let upkeep = prometheus.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            upkeep.run_upkeep();
-        }
-    });
-    let mut admin = AdminServer::new(inflight::global().clone())
-        .build_info(inflight::admin::build_info!())
-        .stuck_after(options.stuck_after)
-        .metrics_endpoint(move || prometheus.render());
-    if let Some(token) = &options.read_token {
-        admin = admin.read_token(token);
-    }
-    if let Some(token) = &options.kill_token {
-        admin = admin.kill_token(token);
-    }
-    for origin in &options.origins {
-        admin = admin.allow_origin(origin);
-    }
-    let admin = admin
-        .bind(options.admin)
-        .map_err(|e| format!("cannot start the admin port on {}: {e}", options.admin))?;
+    let admin = start_admin(&options, inflight::admin::build_info!())?;
 
     let slownode = TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -205,7 +201,7 @@ async fn run(options: Options) -> Result<(), String> {
     let api_addr = api.local_addr().map_err(|e| e.to_string())?;
     let app = Router::new()
         .route("/fetch/{n}", get(fetch))
-        .route("/stream", get(slow_stream))
+        .route("/stream", get(slow_stream::slow_stream))
         .route("/hello", get(|| async { "hello\n" }))
         .with_state(Upstream::new(slownode_port))
         .layer(InFlightLayer::new());
@@ -242,6 +238,45 @@ async fn run(options: Options) -> Result<(), String> {
     }
 }
 
+/// The admin port, with a Prometheus `/metrics` of this process.
+fn start_admin(
+    options: &Options,
+    build: inflight::admin::BuildInfo,
+) -> Result<AdminHandle, String> {
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("duration".into()),
+            &[
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ],
+        )
+        .and_then(|builder| builder.install_recorder())
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    let upkeep = prometheus.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    let mut admin = AdminServer::new(inflight::global().clone())
+        .build_info(build)
+        .stuck_after(options.stuck_after)
+        .metrics_endpoint(move || prometheus.render());
+    if let Some(token) = &options.read_token {
+        admin = admin.read_token(token);
+    }
+    if let Some(token) = &options.kill_token {
+        admin = admin.kill_token(token);
+    }
+    for origin in &options.origins {
+        admin = admin.allow_origin(origin);
+    }
+    admin
+        .bind(options.admin)
+        .map_err(|e| format!("cannot start the admin port on {}: {e}", options.admin))
+}
+
 /// slownode's `GET /blob/{n}`: waits, then streams 8 chunks of 4 KiB over about a second.
 async fn blob(State(delay): State<Duration>, Path(n): Path<String>) -> Response<Body> {
     tokio::time::sleep(delay).await;
@@ -262,7 +297,7 @@ async fn blob(State(delay): State<Duration>, Path(n): Path<String>) -> Response<
     Response::new(Body::from_stream(chunks))
 }
 
-type UpstreamClient = InFlightClient<Client<HttpConnector<Slownode>, Empty<Bytes>>>;
+type UpstreamClient = InFlightClient<Client<HttpConnector<Loopback>, Empty<Bytes>>>;
 
 /// The API server's client for slownode, tracked by `InFlightClientLayer`.
 #[derive(Clone)]
@@ -274,7 +309,7 @@ struct Upstream {
 impl Upstream {
     fn new(port: u16) -> Upstream {
         let client =
-            Client::builder(TokioExecutor::new()).build(HttpConnector::new_with_resolver(Slownode));
+            Client::builder(TokioExecutor::new()).build(HttpConnector::new_with_resolver(Loopback));
         Upstream {
             client: ServiceBuilder::new()
                 .layer(InFlightClientLayer::new())
@@ -284,11 +319,11 @@ impl Upstream {
     }
 }
 
-/// Resolves the name `slownode` to loopback, so URLs read like the story's.
+/// Resolves the demo's service names to loopback, so URLs read like the story's.
 #[derive(Clone, Copy)]
-struct Slownode;
+struct Loopback;
 
-impl Service<Name> for Slownode {
+impl Service<Name> for Loopback {
     type Response = std::iter::Once<SocketAddr>;
     type Error = std::io::Error;
     type Future = Ready<Result<Self::Response, Self::Error>>;
@@ -299,9 +334,11 @@ impl Service<Name> for Slownode {
 
     fn call(&mut self, name: Name) -> Self::Future {
         ready(match name.as_str() {
-            "slownode" => Ok(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0)))),
+            "slownode" | "edge" | "api" | "store" => {
+                Ok(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))))
+            }
             other => Err(std::io::Error::other(format!(
-                "the demo only knows slownode, not {other}"
+                "the demo only knows slownode, edge, api and store, not {other}"
             ))),
         })
     }
@@ -335,56 +372,6 @@ async fn fetch(State(upstream): State<Upstream>, Path(n): Path<String>) -> Respo
         )
             .into_response(),
     }
-}
-
-/// `GET /stream?chunks=N&interval_ms=M`: a slowly streamed body, no upstream.
-async fn slow_stream(RawQuery(query): RawQuery) -> Response<Body> {
-    let (mut chunks, mut interval_ms) = (10u32, 500u64);
-    for pair in query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "chunks" => match value.parse() {
-                Ok(n) if (1..=100_000).contains(&n) => chunks = n,
-                _ => {
-                    return bad_request(format!(
-                        "chunks must be a number from 1 to 100000, not {value:?}"
-                    ));
-                }
-            },
-            "interval_ms" => match value.parse() {
-                Ok(ms) if ms <= 600_000 => interval_ms = ms,
-                _ => {
-                    return bad_request(format!(
-                        "interval_ms must be a number from 0 to 600000, not {value:?}"
-                    ));
-                }
-            },
-            other => {
-                return bad_request(format!(
-                    "unknown parameter {other:?}; use chunks and interval_ms"
-                ));
-            }
-        }
-    }
-    let interval = Duration::from_millis(interval_ms);
-    let body = stream::unfold(0u32, move |sent| async move {
-        if sent == chunks {
-            return None;
-        }
-        if sent > 0 {
-            tokio::time::sleep(interval).await;
-        }
-        Some((
-            Ok::<_, Infallible>(Bytes::from(format!("chunk {sent}\n"))),
-            sent + 1,
-        ))
-    });
-    Response::new(Body::from_stream(body))
 }
 
 /// One worker of the traffic generator: fetches blobs one after the other, forever.

@@ -1,0 +1,106 @@
+//! `GET /traces/{id}`: what this process has of one trace, in flight and recently
+//! finished; and the trace ids clients send, for it and for `/requests?trace=`.
+
+use std::collections::HashSet;
+
+use http::StatusCode;
+use inflight_core::TraceId;
+use inflight_core::wire::{FinishedWindow, Request as WireRequest, TraceReply};
+
+use crate::reply::{Failure, Reply, json};
+use crate::state::{State, lock};
+
+/// A trace id as a client sends it: 32 hex digits, either case.
+///
+/// `Ok(None)` is the all-zero id: well formed, but W3C reserves it for "no trace", so it
+/// matches nothing.
+pub(crate) fn parse_trace_id(text: &str) -> Result<Option<TraceId>, Failure> {
+    if text.len() != 32 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return Err(Failure::bad_request(format!(
+            "a trace id is 32 hex digits, like 4bf92f3577b34da6a3ce929d0e0e4736; not {text:?}"
+        )));
+    }
+    Ok(text.parse().ok())
+}
+
+pub(crate) fn trace(state: &State, id: &str) -> Result<Reply, Failure> {
+    let trace = parse_trace_id(id)?;
+    let mut requests = Vec::new();
+    let mut finished = Vec::new();
+    if let Some(trace) = trace {
+        let table = &state.config.table;
+        // In flight first, then what ended: a request that ends in between is then in
+        // both, and kept as finished, rather than in neither.
+        let in_flight: Vec<u64> = table
+            .snapshot_summary()
+            .entries
+            .iter()
+            .filter(|entry| entry.trace_id == trace)
+            .map(|entry| entry.id)
+            .collect();
+        // Only this trace's requests are copied with their histories.
+        let mut entries: Vec<_> = in_flight
+            .into_iter()
+            .filter_map(|id| table.get(id))
+            .collect();
+        state.drain();
+        let ended: HashSet<u64> = {
+            let aggregates = lock(&state.aggregates);
+            let mut hops: Vec<_> = aggregates.traces.of(trace).collect();
+            hops.sort_by_key(|hop| (hop.started_at(), hop.id()));
+            finished = hops.iter().map(|hop| hop.to_wire()).collect();
+            hops.iter().map(|hop| hop.id()).collect()
+        };
+        entries.retain(|entry| !ended.contains(&entry.id));
+        entries.sort_by_key(|entry| (entry.started_at, entry.id));
+        requests = entries
+            .iter()
+            .map(|entry| WireRequest::from_snapshot(entry, true))
+            .collect();
+    } else {
+        state.drain();
+    }
+    let finished_window = {
+        let aggregates = lock(&state.aggregates);
+        FinishedWindow {
+            capacity: aggregates.traces.capacity() as u64,
+            max_age_seconds: aggregates.traces.max_age().as_secs_f64(),
+            held: aggregates.traces.len() as u64,
+        }
+    };
+    Ok(json(
+        StatusCode::OK,
+        &TraceReply {
+            origin: state.origin(),
+            trace_id: trace.map_or_else(|| id.to_ascii_lowercase(), |trace| trace.to_string()),
+            requests,
+            finished,
+            finished_window,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_trace_ids() {
+        let known = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let parsed = parse_trace_id(known).unwrap().unwrap();
+        assert_eq!(parsed.to_string(), known);
+        let upper = parse_trace_id(&known.to_uppercase()).unwrap().unwrap();
+        assert_eq!(upper, parsed);
+        assert_eq!(parse_trace_id(&"0".repeat(32)).unwrap(), None);
+        for bad in [
+            "",
+            "4bf9",
+            &format!("{known}0"),
+            &format!("{}g", &known[1..]),
+            &format!(" {}", &known[1..]),
+            "+bf92f3577b34da6a3ce929d0e0e4736",
+        ] {
+            assert!(parse_trace_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}
