@@ -54,6 +54,16 @@ fn clock(time: &str) -> &str {
         .unwrap_or(time)
 }
 
+/// A duration for the timeline: milliseconds under a second (`80.46ms`), where hops
+/// within one service are apart; `1m34.00s` above.
+fn fine(milliseconds: f64) -> String {
+    if milliseconds < 1000.0 {
+        format!("{:.2}ms", milliseconds.max(0.0))
+    } else {
+        ms(milliseconds)
+    }
+}
+
 fn render(hops: &[Hop]) -> String {
     let mut table = TextTable::new(
         &[
@@ -70,12 +80,12 @@ fn render(hops: &[Hop]) -> String {
     for hop in hops {
         table.row(vec![
             clock(&hop.time).to_owned(),
-            hop.offset_ms.map(ms).unwrap_or_default(),
+            hop.offset_ms.map(fine).unwrap_or_default(),
             format!("{}@{}", hop.service, hop.host),
             hop.kind.to_owned(),
             format!("{} -> {}", hop.from, hop.to),
             match (hop.duration_ms, hop.age_ms) {
-                (Some(duration), _) => ms(duration),
+                (Some(duration), _) => fine(duration),
                 (None, Some(age)) => format!("in flight for {}", ms(age)),
                 (None, None) => String::new(),
             },
