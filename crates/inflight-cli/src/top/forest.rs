@@ -15,27 +15,35 @@ pub(crate) fn tree_rows(
     filter: &str,
     mut order: impl FnMut(&Row, &Row) -> Ordering,
 ) -> Vec<Row> {
-    let items: Vec<Listed<'_>> = rows
-        .iter()
-        .map(|row| Listed {
-            endpoint: &row.endpoint.name,
-            service: &row.service,
-            request: &row.request,
-        })
-        .collect();
-    let lines = tree::lines(&items, |a, b| order(&rows[a], &rows[b]));
-    let shown = tree::with_ancestors(&lines, |line| {
-        filter.is_empty() || rows[line.index].text().contains(filter)
-    });
+    let (lines, shown) = {
+        let items: Vec<Listed<'_>> = rows
+            .iter()
+            .map(|row| Listed {
+                endpoint: &row.endpoint.name,
+                service: &row.service,
+                request: &row.request,
+            })
+            .collect();
+        let lines = tree::lines(&items, |a, b| order(&rows[a], &rows[b]));
+        let shown = tree::with_ancestors(&lines, |line| {
+            filter.is_empty() || rows[line.index].text().contains(filter)
+        });
+        (lines, shown)
+    };
+    // Each row is moved to its place, not copied: a fleet brings tens of thousands.
+    let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
     lines
         .into_iter()
         .zip(shown)
         .filter(|(_, shown)| *shown)
-        .map(|(line, _)| Row {
-            depth: u8::try_from(line.depth).unwrap_or(u8::MAX),
-            prefix: line.prefix,
-            holding: line.holding,
-            ..rows[line.index].clone()
+        .filter_map(|(line, _)| {
+            let row = rows.get_mut(line.index)?.take()?;
+            Some(Row {
+                depth: u8::try_from(line.depth).unwrap_or(u8::MAX),
+                prefix: line.prefix,
+                holding: line.holding,
+                ..row
+            })
         })
         .collect()
 }
