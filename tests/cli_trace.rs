@@ -13,7 +13,7 @@ mod cli_support;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use admin_support::free_port;
+use admin_support::{eventually, free_port};
 use chain_support::Chain;
 use cli_support::{Run, inflight};
 use serde_json::Value;
@@ -264,7 +264,7 @@ async fn terminating_the_root_ends_the_whole_chain() {
 async fn trace_lists_the_hops_of_every_endpoint() {
     let chain = Chain::start().await;
     let trace = new_trace(7);
-    let _held = chain.hold(1, &trace).await;
+    let held = chain.hold(1, &trace).await;
     let endpoints = chain.endpoints();
 
     let run = inflight(&["trace", &trace, "--endpoints", &endpoints]);
@@ -296,12 +296,19 @@ async fn trace_lists_the_hops_of_every_endpoint() {
         }
     }
 
-    // Once it ended, its replies too, from the ring of finished requests.
+    // Once it ended, its replies too, from the ring of finished requests (which each
+    // admin port fills a few milliseconds after the request ends).
     chain.gate.open();
-    let _ = _held.await;
-    let run = inflight(&["trace", &trace, "--json", "--endpoints", &endpoints]);
-    run.expect_code(0);
-    let hops = run.json()["hops"].as_array().cloned().expect("hops");
+    let answer = held.await.expect("the caller's task");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let (run, hops) = eventually("the ended hops in every service", || async {
+        let run = inflight(&["trace", &trace, "--json", "--endpoints", &endpoints]);
+        run.expect_code(0);
+        let hops = run.json()["hops"].as_array().cloned().expect("hops");
+        let replies = hops.iter().filter(|hop| hop["in_flight"] == false).count();
+        (replies == hops.len() && hops.len() == 10).then_some((run, hops))
+    })
+    .await;
     let kinds: Vec<&str> = hops.iter().filter_map(|hop| hop["kind"].as_str()).collect();
     assert_eq!(
         kinds,
