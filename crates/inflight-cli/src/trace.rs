@@ -8,37 +8,13 @@ pub(crate) use kill::kill_trace;
 use inflight_core::TraceId;
 use inflight_core::wire::TraceReply;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::Failure;
 use crate::client::Api;
-use crate::commands::LsError;
+use crate::commands::{LsError, fetch_each};
 use crate::endpoints::Endpoint;
 use crate::render::{TextTable, ms};
 use timeline::Hop;
-
-/// `GET path` of every endpoint, asked concurrently, in endpoint order.
-pub(crate) async fn fetch_each<T: DeserializeOwned + Send + 'static>(
-    api: &Api,
-    endpoints: &[Endpoint],
-    path: &str,
-) -> Vec<(Endpoint, Result<T, String>)> {
-    let tasks: Vec<_> = endpoints
-        .iter()
-        .map(|endpoint| {
-            let (api, endpoint, path) = (api.clone(), endpoint.clone(), path.to_owned());
-            tokio::spawn(async move { api.get::<T>(&endpoint, &path).await })
-        })
-        .collect();
-    let mut answers = Vec::with_capacity(tasks.len());
-    for (task, endpoint) in tasks.into_iter().zip(endpoints) {
-        let answer = task
-            .await
-            .unwrap_or_else(|e| Err(format!("{endpoint}: {e}")));
-        answers.push((endpoint.clone(), answer));
-    }
-    answers
-}
 
 #[derive(Serialize)]
 struct TraceJson<'a> {
