@@ -1,16 +1,21 @@
 //! `inflight top` in a real terminal: tmux runs it at 80x24 over two demos and an
 //! unreachable endpoint, keys are typed into it, and the screen is read back after each:
 //! rows of both endpoints, the unreachable one flagged, sorting by id, a filter, the
-//! history pane, a terminate with a message, and the shell back as it was after `q`.
+//! history pane, a terminate with a message, and the shell back as it was after `q`. Then
+//! over three chained services: one call tree with the leaf holding it up highlighted,
+//! the flat view on `t`, and the upstreams on `u`.
 
 #[path = "support/admin.rs"]
 mod admin_support;
+#[path = "support/chain.rs"]
+mod chain_support;
 #[path = "support/cli.rs"]
 mod cli_support;
 
 use std::time::Duration;
 
 use admin_support::{eventually, free_port};
+use chain_support::Chain;
 use cli_support::{
     HELD, PROMPT, Terminal, endpoint, hold_request, inflight_binary, listed, start_demo,
     wait_for_traffic,
@@ -94,13 +99,14 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
         "{screen}"
     );
     for key in [
-        "↑↓ move",
         "1-8 sort",
         "r reverse",
         "/ filter",
         "⏎ history",
         "k kill",
         "c cancel",
+        "t flat",
+        "u upstreams",
         "q quit",
     ] {
         assert!(
@@ -119,8 +125,8 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
             .any(|row| row.contains(" in ") && row.contains("/fetch/"))
             && rows(&screen)
                 .iter()
-                .any(|row| row.contains("└ ") && row.contains(" out ")),
-        "requests with their calls under them:\n{screen}"
+                .any(|row| row.contains("└─ ") && row.contains(" out ")),
+        "requests with their calls under them, as a tree:\n{screen}"
     );
 
     // 2 sorts by id, lowest first; 2 again reverses.
@@ -260,4 +266,99 @@ async fn top_sorts_filters_shows_history_and_terminates_in_a_real_terminal() {
         screen.lines().any(|line| line == "terminal: cooked"),
         "line mode and echo are back:\n{screen}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_shows_one_tree_across_services_the_upstreams_and_a_flat_view() {
+    let terminal = Terminal::start(120, 24);
+    let chain = Chain::start().await;
+    let _held = chain.hold(1, "4bf92f3577b34da6a3ce929d0e0e4736").await;
+    let binary = inflight_binary().display().to_string();
+    terminal.type_line(&format!(
+        "{binary} top --refresh 250ms --endpoints {}; echo \"top exited\" \"$?\"",
+        chain.endpoints()
+    ));
+
+    // One chain over the three services, the store's request marked as holding it up.
+    let expected = [
+        (&chain.edge, "", "in"),
+        (&chain.edge, "└─ ", "out"),
+        (&chain.api, "   └─ ", "in"),
+        (&chain.api, "      └─ ", "out"),
+        (&chain.store, "         └─ ", "in"),
+    ];
+    let screen = terminal.wait_for("the chain as one tree", |s| {
+        s.contains("  tree") && rows(s).len() == expected.len()
+    });
+    for (row, (service, prefix, direction)) in rows(&screen).iter().zip(expected) {
+        let head = format!("{} {prefix}", service.endpoint());
+        assert!(row.starts_with(&head), "{head:?} starts {row:?}:\n{screen}");
+        let cells: Vec<&str> = row[head.len()..].split_whitespace().collect();
+        assert!(cells[0].parse::<u64>().is_ok(), "an id: {row:?}");
+        assert!(row.contains(&format!(" {direction} ")), "{row:?}");
+    }
+    let marked: Vec<&str> = rows(&screen)
+        .into_iter()
+        .filter(|row| row.contains('◀'))
+        .collect();
+    assert_eq!(marked.len(), 1, "{screen}");
+    assert!(marked[0].starts_with(&chain.store.endpoint()), "{screen}");
+    assert!(marked[0].contains("reading blob"), "{screen}");
+    // Highlighted: black on yellow.
+    let colored = terminal.screen_with_colors();
+    let line = colored
+        .lines()
+        .find(|line| line.contains('◀'))
+        .unwrap_or_default();
+    assert!(
+        line.contains("[48;5;3m") || line.contains("[43m"),
+        "a yellow background: {line:?}"
+    );
+    assert!(footer(&screen).contains("t flat"), "{screen}");
+
+    // t: each request with its calls under it, per endpoint.
+    terminal.keys(&["t"]);
+    let screen = terminal.wait_for("the flat view", |s| {
+        s.contains("  flat") && footer(s).contains("t tree")
+    });
+    let flat = rows(&screen);
+    assert_eq!(flat.len(), 5, "{screen}");
+    assert_eq!(
+        flat.iter().filter(|row| row.contains("└ ")).count(),
+        2,
+        "the two calls under their requests:\n{screen}"
+    );
+    assert!(!screen.contains('◀'), "{screen}");
+
+    // u: the calls in flight by target.
+    terminal.keys(&["u"]);
+    let screen = terminal.wait_for("the upstreams", |s| {
+        s.lines().nth(1).is_some_and(|h| h.starts_with("CALLS"))
+    });
+    for (target, caller) in [(chain.api.api, "edge"), (chain.store.api, "api")] {
+        assert!(
+            screen.lines().any(|line| {
+                let cells: Vec<&str> = line.split_whitespace().collect();
+                cells.len() >= 4
+                    && cells[0] == "1"
+                    && cells[1] == target.to_string()
+                    && cells[3] == caller
+            }),
+            "1 call to {target} from {caller}:\n{screen}"
+        );
+    }
+    assert!(footer(&screen).contains("u requests"), "{screen}");
+    terminal.keys(&["u"]);
+    terminal.wait_for("the requests again", |s| {
+        s.lines().nth(1).is_some_and(|h| h.starts_with("HOST")) && rows(s).len() == 5
+    });
+    terminal.keys(&["q"]);
+    let screen = terminal.wait_for("the shell again", |s| {
+        s.lines().any(|line| line.starts_with("top exited "))
+    });
+    assert!(
+        screen.lines().any(|line| line == "top exited 0"),
+        "{screen}"
+    );
+    chain.gate.open();
 }

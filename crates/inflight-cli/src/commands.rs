@@ -5,6 +5,7 @@ use std::time::Duration;
 use http::Method;
 use inflight_core::wire::{ControlReply, Request, RequestList, RequestReply};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::Failure;
 use crate::client::{Api, decode};
@@ -12,7 +13,9 @@ use crate::endpoints::Endpoint;
 use crate::render::{TextTable, ms};
 
 mod reports;
+mod tree;
 pub(crate) use reports::{dump, link, profile, recent};
+pub(crate) use tree::{listed, ls_tree};
 
 /// `Duration` in the admin API's syntax.
 fn duration_param(duration: Duration) -> String {
@@ -25,24 +28,31 @@ pub(crate) async fn fetch_lists(
     endpoints: &[Endpoint],
     path: &str,
 ) -> Vec<(Endpoint, Result<RequestList, String>)> {
+    fetch_each(api, endpoints, path).await
+}
+
+/// `GET path` of every endpoint, asked concurrently (as many at once as the client
+/// allows), in endpoint order.
+pub(crate) async fn fetch_each<T: DeserializeOwned + Send + 'static>(
+    api: &Api,
+    endpoints: &[Endpoint],
+    path: &str,
+) -> Vec<(Endpoint, Result<T, String>)> {
     let tasks: Vec<_> = endpoints
         .iter()
         .map(|endpoint| {
             let (api, endpoint, path) = (api.clone(), endpoint.clone(), path.to_owned());
-            tokio::spawn(async move {
-                let list = api.get::<RequestList>(&endpoint, &path).await;
-                (endpoint, list)
-            })
+            tokio::spawn(async move { api.get::<T>(&endpoint, &path).await })
         })
         .collect();
-    let mut lists = Vec::with_capacity(tasks.len());
+    let mut answers = Vec::with_capacity(tasks.len());
     for (task, endpoint) in tasks.into_iter().zip(endpoints) {
-        lists.push(
-            task.await
-                .unwrap_or_else(|e| (endpoint.clone(), Err(format!("{endpoint}: {e}")))),
-        );
+        let answer = task
+            .await
+            .unwrap_or_else(|e| Err(format!("{endpoint}: {e}")));
+        answers.push((endpoint.clone(), answer));
     }
-    lists
+    answers
 }
 
 #[derive(Serialize)]
@@ -61,10 +71,11 @@ struct LsRequest<'a> {
     request: &'a Request,
 }
 
+/// An endpoint that did not answer, in the JSON of the commands over many endpoints.
 #[derive(Serialize)]
-struct LsError<'a> {
-    endpoint: &'a str,
-    error: &'a str,
+pub(crate) struct LsError<'a> {
+    pub(crate) endpoint: &'a str,
+    pub(crate) error: &'a str,
 }
 
 pub(crate) fn attributes(request: &Request) -> String {

@@ -23,13 +23,19 @@ macro_rules! outln {
 mod client;
 mod commands;
 mod endpoints;
+#[cfg(test)]
+mod fixtures;
 mod render;
 mod top;
+mod trace;
+mod tree;
+mod upstreams;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use inflight_core::TraceId;
 
 use crate::client::Api;
 use crate::endpoints::{Endpoint, Sources};
@@ -118,8 +124,12 @@ enum Command {
         #[arg(long, value_parser = duration, value_name = "DURATION")]
         min_age: Option<Duration>,
         /// Only inbound or only outbound requests.
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, conflicts_with = "tree")]
         direction: Option<DirectionArg>,
+        /// One call tree over all endpoints, joined by trace context; with --min-age,
+        /// the trees whose first request is at least that old.
+        #[arg(long)]
+        tree: bool,
     },
     /// One request with its status history.
     Show {
@@ -128,12 +138,19 @@ enum Command {
         /// The request id.
         id: u64,
     },
-    /// Terminate a request now, or ask it to cancel.
+    /// Terminate a request now, or ask it to cancel; with --trace, every request of a
+    /// trace at every endpoint.
     Kill {
         /// The admin port that has it (host:port).
-        endpoint: String,
+        #[arg(required_unless_present = "trace")]
+        endpoint: Option<String>,
         /// The request id.
-        id: u64,
+        #[arg(required_unless_present = "trace")]
+        id: Option<u64>,
+        /// Every request of this trace (32 hex digits) at every endpoint instead. Exit 1
+        /// when none is in flight anywhere; requests that end meanwhile are no failure.
+        #[arg(long, value_parser = trace_id, value_name = "TRACE_ID", conflicts_with_all = ["endpoint", "id"])]
+        trace: Option<TraceId>,
         /// Ask the handler to cancel instead; it is terminated after the grace period.
         #[arg(long)]
         cancel: bool,
@@ -143,6 +160,17 @@ enum Command {
         /// With --cancel: how long the handler has before it is terminated.
         #[arg(long, requires = "cancel", value_parser = duration, value_name = "DURATION")]
         grace: Option<Duration>,
+    },
+    /// Every hop of a trace at every endpoint, oldest first: requests sent and received,
+    /// replies sent and received, and what is still in flight. A trace no endpoint knows
+    /// is an empty answer, exit 0.
+    Trace {
+        /// The trace id: 32 hex digits.
+        #[arg(value_parser = trace_id, value_name = "TRACE_ID")]
+        trace: TraceId,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// The text dump of each endpoint, as on SIGUSR1 / ^T.
     Dump {
@@ -162,6 +190,16 @@ enum Command {
         /// The admin port (host:port).
         endpoint: String,
     },
+    /// The outbound calls in flight at every endpoint, grouped by target host:port, the
+    /// target with the most calls first.
+    Upstreams {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The target with the oldest call first.
+        #[arg(long)]
+        oldest: bool,
+    },
     /// Print the URL of the web page watching the endpoints, to paste in a chat.
     Link {
         /// Where the page is served (default: the first endpoint).
@@ -176,6 +214,11 @@ enum DirectionArg {
     In,
     #[value(alias = "outbound")]
     Out,
+}
+
+fn trace_id(text: &str) -> Result<TraceId, String> {
+    text.parse()
+        .map_err(|_| format!("a trace id is 32 hex digits, not all zero; not {text:?}"))
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -263,7 +306,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ls {
             json,
             min_age,
+            tree: true,
+            ..
+        } => commands::ls_tree(&api, &all()?, json, min_age).await,
+        Command::Ls {
+            json,
+            min_age,
             direction,
+            tree: false,
         } => {
             commands::ls(
                 &api,
@@ -276,12 +326,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Show { ref endpoint, id } => commands::show(&api, &one(endpoint)?, id).await,
         Command::Kill {
-            ref endpoint,
-            id,
+            trace: Some(trace_id),
             cancel,
             ref message,
             grace,
+            ..
+        } => trace::kill_trace(&api, &all()?, trace_id, cancel, message.clone(), grace).await,
+        Command::Kill {
+            endpoint: Some(ref endpoint),
+            id: Some(id),
+            cancel,
+            ref message,
+            grace,
+            ..
         } => commands::kill(&api, &one(endpoint)?, id, cancel, message.clone(), grace).await,
+        Command::Kill { .. } => Err(Failure::Usage(
+            "kill takes ENDPOINT ID, or --trace TRACE_ID".into(),
+        )),
+        Command::Trace {
+            trace: trace_id,
+            json,
+        } => trace::trace(&api, &all()?, trace_id, json).await,
         Command::Dump { ref only } => {
             let endpoints = if only.is_empty() {
                 all()?
@@ -292,6 +357,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Recent { ref endpoint } => commands::recent(&api, &one(endpoint)?).await,
         Command::Profile { ref endpoint } => commands::profile(&api, &one(endpoint)?).await,
+        Command::Upstreams { json, oldest } => {
+            let order = if oldest {
+                upstreams::Order::Oldest
+            } else {
+                upstreams::Order::Biggest
+            };
+            upstreams::upstreams(&api, &all()?, json, order).await
+        }
         Command::Link { ref base } => {
             outln!("{}", commands::link(&all()?, base.as_deref()));
             Ok(())

@@ -1,13 +1,25 @@
 //! The state of `inflight top` and what each key does to it. Nothing here touches the
 //! terminal or the network, so it is tested directly.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Ordering;
 use std::time::Instant;
 
 use inflight_core::wire::Request;
 
+use super::forest;
 pub(crate) use super::rows::{Column, EndpointState, Row};
 use crate::endpoints::Endpoint;
+use crate::tree::Listed;
+use crate::upstreams::{self, Upstream};
+
+/// What the table shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum View {
+    /// The requests in flight.
+    Requests,
+    /// The outbound calls in flight, grouped by target.
+    Upstreams,
+}
 
 /// Terminate or cancel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +95,9 @@ pub(crate) struct App {
     pub(crate) notice: Option<(String, Instant)>,
     /// Rows that fit on screen, for page up/down.
     pub(crate) page: usize,
+    /// One call tree over all endpoints (else each request with its calls under it).
+    pub(crate) tree: bool,
+    pub(crate) view: View,
 }
 
 impl App {
@@ -101,6 +116,8 @@ impl App {
             selected_key: None,
             notice: None,
             page: 10,
+            tree: true,
+            view: View::Requests,
         }
     }
 
@@ -119,53 +136,21 @@ impl App {
             .flat_map(|(state, list)| {
                 list.requests.iter().map(move |request| Row {
                     endpoint: state.endpoint.clone(),
+                    service: list.origin.service.clone(),
                     request: request.clone(),
                     depth: 0,
+                    prefix: String::new(),
+                    holding: false,
                     fetched_at: state.fetched_at,
                 })
             })
-            .filter(|row| filter.is_empty() || row.text().contains(&filter))
             .collect();
-        // Children found through maps, not by scanning every row for each: a fleet of a
-        // thousand endpoints brings tens of thousands of rows.
-        let is_child: Vec<bool> = {
-            let shown: HashSet<(&str, u64)> = all
-                .iter()
-                .map(|row| (row.endpoint.base.as_str(), row.request.id))
-                .collect();
-            all.iter()
-                .map(|row| {
-                    row.request
-                        .parent
-                        .is_some_and(|parent| shown.contains(&(row.endpoint.base.as_str(), parent)))
-                })
-                .collect()
+        let order = |a: &Row, b: &Row| self.compare(a, b, now);
+        self.rows = if self.tree {
+            forest::tree_rows(all, &filter, order)
+        } else {
+            forest::flat_rows(all, &filter, order)
         };
-        let mut top = Vec::with_capacity(all.len());
-        let mut children: HashMap<(String, u64), Vec<Row>> = HashMap::new();
-        for (mut row, child) in all.into_iter().zip(is_child) {
-            match row.request.parent {
-                Some(parent) if child => {
-                    row.depth = 1;
-                    children
-                        .entry((row.endpoint.base.clone(), parent))
-                        .or_default()
-                        .push(row);
-                }
-                _ => top.push(row),
-            }
-        }
-        self.sort_rows(&mut top, now);
-        let mut rows = Vec::with_capacity(top.len() + children.len());
-        for parent in top {
-            let mine = children.remove(&(parent.endpoint.base.clone(), parent.request.id));
-            rows.push(parent);
-            if let Some(mut mine) = mine {
-                mine.sort_by(|a, b| b.request.elapsed_ms.total_cmp(&a.request.elapsed_ms));
-                rows.extend(mine);
-            }
-        }
-        self.rows = rows;
         self.selected = self
             .selected_key
             .as_ref()
@@ -178,25 +163,41 @@ impl App {
         self.remember_selection();
     }
 
-    fn sort_rows(&self, rows: &mut [Row], now: Instant) {
-        rows.sort_by(|a, b| {
-            let order = match self.sort {
-                Column::Host => a.endpoint.name.cmp(&b.endpoint.name),
-                Column::Id => a.request.id.cmp(&b.request.id),
-                Column::Dir => a.request.direction.cmp(&b.request.direction),
-                Column::Age => a.age(now).cmp(&b.age(now)),
-                Column::InStatus => a.status_age(now).cmp(&b.status_age(now)),
-                Column::Status => a.request.status.cmp(&b.request.status),
-                Column::Method => a.request.method.cmp(&b.request.method),
-                Column::Url => a.target().cmp(&b.target()),
-            };
-            let order = order.then_with(|| b.request.elapsed_ms.total_cmp(&a.request.elapsed_ms));
-            if self.descending {
-                order.reverse()
-            } else {
-                order
-            }
-        });
+    /// The order of the sort column, then oldest first.
+    fn compare(&self, a: &Row, b: &Row, now: Instant) -> Ordering {
+        let order = match self.sort {
+            Column::Host => a.endpoint.name.cmp(&b.endpoint.name),
+            Column::Id => a.request.id.cmp(&b.request.id),
+            Column::Dir => a.request.direction.cmp(&b.request.direction),
+            Column::Age => a.age(now).cmp(&b.age(now)),
+            Column::InStatus => a.status_age(now).cmp(&b.status_age(now)),
+            Column::Status => a.request.status.cmp(&b.request.status),
+            Column::Method => a.request.method.cmp(&b.request.method),
+            Column::Url => a.target().cmp(&b.target()),
+        };
+        let order = order.then_with(|| b.request.elapsed_ms.total_cmp(&a.request.elapsed_ms));
+        if self.descending {
+            order.reverse()
+        } else {
+            order
+        }
+    }
+
+    /// The outbound calls in flight at every endpoint, grouped by target.
+    pub(crate) fn upstreams(&self) -> Vec<Upstream> {
+        let items: Vec<Listed<'_>> = self
+            .endpoints
+            .iter()
+            .filter_map(|state| state.result.as_ref().ok().map(|list| (state, list)))
+            .flat_map(|(state, list)| {
+                list.requests.iter().map(|request| Listed {
+                    endpoint: &state.endpoint.name,
+                    service: &list.origin.service,
+                    request,
+                })
+            })
+            .collect();
+        upstreams::group(&items, upstreams::Order::Biggest)
     }
 
     fn remember_selection(&mut self) {
@@ -282,6 +283,24 @@ impl App {
     }
 
     fn normal_key(&mut self, key: Key) -> Effect {
+        match (self.view, key) {
+            (_, Key::Char('t')) => {
+                self.tree = !self.tree;
+                self.rebuild();
+                return Effect::None;
+            }
+            (View::Requests, Key::Char('u')) => {
+                self.view = View::Upstreams;
+                return Effect::None;
+            }
+            (View::Upstreams, Key::Char('q')) => return Effect::Quit,
+            // Nothing to select, kill or sort there: any other key goes back.
+            (View::Upstreams, _) => {
+                self.view = View::Requests;
+                return Effect::None;
+            }
+            (View::Requests, _) => {}
+        }
         match key {
             Key::Char('q') | Key::Esc => return Effect::Quit,
             Key::Up => self.select(self.selected.saturating_sub(1)),

@@ -6,6 +6,7 @@
 
 mod app;
 mod batch;
+mod forest;
 mod poll;
 mod rows;
 mod ui;

@@ -81,9 +81,15 @@ impl EndpointState {
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
     pub(crate) endpoint: Endpoint,
+    /// The service behind the endpoint.
+    pub(crate) service: String,
     pub(crate) request: Request,
-    /// 1 for an outbound call shown under its parent.
+    /// 1 for an outbound call shown under its parent; in the tree, the depth in it.
     pub(crate) depth: u8,
+    /// In the tree: what is drawn before the id (`│  └─ `).
+    pub(crate) prefix: String,
+    /// In the tree: the deepest request of its chain, holding the others up.
+    pub(crate) holding: bool,
     pub(crate) fetched_at: Instant,
 }
 

@@ -7,12 +7,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Block, Borders, Cell, Clear, Paragraph, Row as TableRow, Table, TableState, Wrap,
-};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, TableState};
 
-use super::app::{Action, App, Column, EndpointState, Mode};
-use crate::commands::{attributes, describe};
+mod popups;
+mod upstreams;
+
+use super::app::{App, Column, EndpointState, Mode, View};
+use crate::commands::attributes;
 
 /// Ages from which a request is shown in yellow, then red.
 const WARN_AFTER: Duration = Duration::from_secs(5);
@@ -39,12 +40,15 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &mut App) {
     ])
     .areas(frame.area());
     draw_title(frame, app, title);
-    draw_table(frame, app, table);
+    match app.view {
+        View::Requests => draw_table(frame, app, table),
+        View::Upstreams => upstreams::draw_upstreams(frame, app, table),
+    }
     draw_status(frame, app, status);
     draw_footer(frame, app, footer);
     match &app.mode {
-        Mode::Confirm { .. } => draw_confirm(frame, app),
-        Mode::History { .. } => draw_history(frame, app),
+        Mode::Confirm { .. } => popups::draw_confirm(frame, app),
+        Mode::History { .. } => popups::draw_history(frame, app),
         _ => {}
     }
 }
@@ -72,12 +76,13 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, area: Rect) {
         }
     }
     spans.push(Span::raw(format!(
-        "  {} endpoints  {} requests ({inbound} in, {} out)  sort: {} {}",
+        "  {} endpoints  {} requests ({inbound} in, {} out)  sort: {} {}  {}",
         app.endpoints.len(),
         app.rows.len(),
         app.rows.len() - inbound,
         app.sort.title(),
         if app.descending { "↓" } else { "↑" },
+        if app.tree { "tree" } else { "flat" },
     )));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -117,13 +122,40 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     // endpoints there are tens of thousands of rows, and the screen is drawn ten times a
     // second.
     let start = (app.selected + 1).saturating_sub(app.page);
+    let tree = app.tree;
+    let id_text = |row: &super::app::Row| {
+        if tree {
+            let mark = if row.holding { " ◀" } else { "" };
+            format!("{}{}{mark}", row.prefix, row.request.id)
+        } else {
+            let indent = if row.depth > 0 { "└ " } else { "" };
+            format!("{indent}{}", row.request.id)
+        }
+    };
+    let id_width = app
+        .rows
+        .iter()
+        .skip(start)
+        .take(app.page)
+        .map(|row| id_text(row).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(6, if wide { 40 } else { 24 }) as u16;
     let rows = app.rows.iter().skip(start).take(app.page).map(|row| {
         let r = &row.request;
         let age = row.age(now);
-        let indent = if row.depth > 0 { "└ " } else { "" };
+        // The leaf holding its chain up stands out.
+        let id_style = if row.holding && tree {
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
         let mut cells = vec![
             Cell::from(host_label(&row.endpoint.name, common, wide)),
-            Cell::from(format!("{indent}{}", r.id)),
+            Cell::from(id_text(row)).style(id_style),
             Cell::from(if r.direction == "inbound" {
                 "in"
             } else {
@@ -154,7 +186,7 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         .clamp(4, if wide { 24 } else { 15 }) as u16;
     let mut widths = vec![
         Constraint::Length(host_width),
-        Constraint::Length(6),
+        Constraint::Length(id_width),
         Constraint::Length(3),
         Constraint::Length(8),
         Constraint::Length(if wide { 9 } else { 8 }),
@@ -275,14 +307,17 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
         Mode::Filter => &[("type", "filter"), ("enter", "keep"), ("esc", "clear")],
         Mode::Confirm { .. } => &[("type", "message"), ("enter", "yes"), ("esc", "no")],
         Mode::History { .. } => &[("esc", "close")],
+        Mode::Normal if app.view == View::Upstreams => &[("u", "requests"), ("q", "quit")],
+        // At 80 columns every key fits, one space apart.
         Mode::Normal => &[
-            ("↑↓", "move"),
             ("1-8", "sort"),
             ("r", "reverse"),
             ("/", "filter"),
             ("⏎", "history"),
             ("k", "kill"),
             ("c", "cancel"),
+            ("t", if app.tree { "flat" } else { "tree" }),
+            ("u", "upstreams"),
             ("q", "quit"),
         ],
     };
@@ -292,96 +327,9 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
             key.to_string(),
             Style::new().add_modifier(Modifier::REVERSED),
         ));
-        spans.push(Span::raw(format!(" {what}  ")));
+        spans.push(Span::raw(format!(" {what} ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// A box in the middle of the screen.
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let width = width.min(area.width);
-    let height = height.min(area.height);
-    Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    }
-}
-
-fn draw_confirm(frame: &mut Frame<'_>, app: &App) {
-    let Mode::Confirm {
-        action,
-        endpoint,
-        id,
-        message,
-    } = &app.mode
-    else {
-        return;
-    };
-    let (verb, what) = match action {
-        Action::Terminate => ("Terminate", "its client gets 503 now"),
-        Action::Cancel => ("Cancel", "its handler is asked to stop"),
-    };
-    let target = app
-        .rows
-        .iter()
-        .find(|r| r.endpoint == *endpoint && r.request.id == *id)
-        .map(|r| format!("{} {}", r.request.method, r.request.uri))
-        .unwrap_or_default();
-    let area = centered(frame.area(), 70, 7);
-    let text = vec![
-        Line::from(format!("{verb} #{id} on {endpoint}? ({what})")),
-        Line::from(Span::styled(target, Style::new().fg(Color::DarkGray))),
-        Line::from(vec![
-            Span::raw("message: "),
-            Span::styled(message.clone(), Style::new().fg(Color::Cyan)),
-            Span::styled("▏", Style::new().fg(Color::Cyan)),
-        ]),
-        Line::from(""),
-        Line::from("enter: yes    esc: no"),
-    ];
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(text).block(
-            Block::new()
-                .borders(Borders::ALL)
-                .title(format!(" {verb} "))
-                .border_style(Style::new().fg(Color::Red)),
-        ),
-        area,
-    );
-}
-
-fn draw_history(frame: &mut Frame<'_>, app: &App) {
-    let Mode::History {
-        endpoint,
-        id,
-        detail,
-    } = &app.mode
-    else {
-        return;
-    };
-    let text = match detail.as_deref() {
-        None => format!("asking {endpoint} for #{id}..."),
-        Some(Ok(request)) => describe(endpoint, request),
-        Some(Err(error)) => error.clone(),
-    };
-    let full = frame.area();
-    let area = centered(
-        full,
-        full.width.saturating_sub(4).max(20),
-        full.height.saturating_sub(2).max(5),
-    );
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(text).wrap(Wrap { trim: false }).block(
-            Block::new()
-                .borders(Borders::ALL)
-                .title(format!(" #{id} on {endpoint} — esc to close ")),
-        ),
-        area,
-    );
 }
 
 #[cfg(test)]

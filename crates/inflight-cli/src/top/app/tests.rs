@@ -193,6 +193,122 @@ fn unreachable_endpoints_keep_the_others() {
     assert!(app.endpoints[1].result.is_err());
 }
 
+/// `edge -> api -> store`, each at an endpoint of its own, joined by span ids.
+fn chain_app() -> App {
+    use crate::fixtures::{aged, request};
+    let names = ["edge:1", "api:2", "store:3"];
+    let endpoints: Vec<Endpoint> = names.iter().map(|n| Endpoint::parse(n).unwrap()).collect();
+    let mut app = App::new(&endpoints);
+    let calls = |requests: Vec<Request>| list(requests);
+    let mut slow = aged(request(3, "outbound", 0x30, Some(0x10)), 400.0, Some(1));
+    slow.uri = "http://slownode:8484/blob/1".into();
+    let answers = vec![
+        (
+            endpoints[0].clone(),
+            Ok(calls(vec![
+                aged(request(1, "inbound", 0x10, None), 900.0, None),
+                aged(request(2, "outbound", 0x20, Some(0x10)), 890.0, Some(1)),
+                slow,
+            ])),
+        ),
+        (
+            endpoints[1].clone(),
+            Ok(calls(vec![
+                aged(request(5, "inbound", 0x50, Some(0x20)), 880.0, None),
+                aged(request(6, "outbound", 0x60, Some(0x50)), 870.0, Some(5)),
+            ])),
+        ),
+        (
+            endpoints[2].clone(),
+            Ok(calls(vec![aged(
+                request(9, "inbound", 0x90, Some(0x60)),
+                860.0,
+                None,
+            )])),
+        ),
+    ];
+    app.update(answers, Instant::now());
+    app
+}
+
+fn tree(app: &App) -> Vec<(String, u64, String, bool)> {
+    app.rows
+        .iter()
+        .map(|r| {
+            (
+                r.endpoint.name.clone(),
+                r.request.id,
+                r.prefix.clone(),
+                r.holding,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_tree_joins_endpoints_and_t_flattens_it() {
+    let mut app = chain_app();
+    assert!(app.tree, "the tree is the default");
+    assert_eq!(
+        tree(&app),
+        [
+            ("edge:1".into(), 1, "".into(), false),
+            ("edge:1".into(), 2, "├─ ".into(), false),
+            ("api:2".into(), 5, "│  └─ ".into(), false),
+            ("api:2".into(), 6, "│     └─ ".into(), false),
+            ("store:3".into(), 9, "│        └─ ".into(), true),
+            ("edge:1".into(), 3, "└─ ".into(), false),
+        ]
+    );
+    // A filter keeps the path down to what matches.
+    app.key(Key::Char('/'));
+    for c in "store:3".chars() {
+        app.key(Key::Char(c));
+    }
+    app.key(Key::Enter);
+    assert_eq!(
+        tree(&app).iter().map(|r| r.1).collect::<Vec<_>>(),
+        [1, 2, 5, 6, 9]
+    );
+    app.key(Key::Char('/'));
+    app.key(Key::Esc);
+    app.key(Key::Char('t'));
+    assert!(!app.tree);
+    assert_eq!(
+        ids(&app),
+        [
+            ("edge:1".into(), 1, 0),
+            ("edge:1".into(), 2, 1),
+            ("edge:1".into(), 3, 1),
+            ("api:2".into(), 5, 0),
+            ("api:2".into(), 6, 1),
+            ("store:3".into(), 9, 0),
+        ]
+    );
+    app.key(Key::Char('t'));
+    assert_eq!(tree(&app).len(), 6);
+    assert!(tree(&app)[4].3);
+}
+
+#[test]
+fn u_shows_the_upstreams_and_any_key_goes_back() {
+    let mut app = chain_app();
+    assert_eq!(app.key(Key::Char('u')), Effect::None);
+    assert_eq!(app.view, View::Upstreams);
+    let groups: Vec<String> = app.upstreams().iter().map(|g| g.summary()).collect();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert!(
+        groups[0].starts_with("2 -> store:3002, oldest 0.89s, 1 service"),
+        "{groups:?}"
+    );
+    assert!(groups[1].starts_with("1 -> slownode:8484"), "{groups:?}");
+    // No kill from there.
+    assert_eq!(app.key(Key::Char('k')), Effect::None);
+    assert_eq!((app.view, &app.mode), (View::Requests, &Mode::Normal));
+    app.key(Key::Char('u'));
+    assert_eq!(app.key(Key::Char('q')), Effect::Quit);
+}
+
 #[test]
 fn late_endpoints_fail_until_they_answer_and_rediscovery_keeps_known_ones() {
     let mut app = app();
