@@ -7,6 +7,8 @@ use http::StatusCode;
 use inflight_core::TraceId;
 use inflight_core::wire::{Request, RequestList};
 
+use crate::tree::{self, Listed};
+
 use crate::Failure;
 use crate::client::Api;
 use crate::commands::control;
@@ -27,60 +29,61 @@ fn ended_meanwhile(endpoint: &Endpoint, error: &str) -> bool {
     error.starts_with(&format!("{endpoint}: {} ", StatusCode::NOT_FOUND.as_u16()))
 }
 
-async fn kill_at(
-    api: Api,
-    endpoint: Endpoint,
-    list: Result<RequestList, String>,
-    trace: String,
-    cancel: bool,
-    message: Option<String>,
-    grace: Option<Duration>,
-) -> Outcome {
-    let list = match list {
-        Ok(list) => list,
-        Err(error) => {
-            return Outcome {
-                failed: vec![error],
-                ..Outcome::default()
-            };
-        }
-    };
-    let mine: Vec<&Request> = list
-        .requests
+/// One request to terminate: where it is and how to name it in the report.
+struct Target {
+    /// Index into the endpoints.
+    at: usize,
+    id: u64,
+    label: String,
+}
+
+/// Terminates (or cancels) `targets` all at once and records each result.
+async fn kill_all(
+    api: &Api,
+    endpoints: &[Endpoint],
+    targets: Vec<Target>,
+    how: &How,
+    outcomes: &mut [Outcome],
+) {
+    let calls: Vec<_> = targets
         .iter()
-        .filter(|request| request.trace_id == trace)
-        .collect();
-    // All at once: a request killed first must not give the others time to go on.
-    let calls: Vec<_> = mine
-        .iter()
-        .map(|request| {
-            let (api, endpoint, message) = (api.clone(), endpoint.clone(), message.clone());
-            let id = request.id;
+        .map(|target| {
+            let (api, endpoint) = (api.clone(), endpoints[target.at].clone());
+            let (id, cancel, message, grace) =
+                (target.id, how.cancel, how.message.clone(), how.grace);
             tokio::spawn(async move { control(&api, &endpoint, id, cancel, message, grace).await })
         })
         .collect();
-    let mut outcome = Outcome {
-        service: list.origin.service.clone(),
-        ..Outcome::default()
-    };
-    for (call, request) in calls.into_iter().zip(mine) {
+    for (call, target) in calls.into_iter().zip(targets) {
+        let endpoint = &endpoints[target.at];
+        let outcome = &mut outcomes[target.at];
         match call.await.unwrap_or_else(|e| Err(e.to_string())) {
-            Ok(_) => outcome.done.push(format!(
-                "#{} ({} {} \"{}\")",
-                request.id,
-                if request.direction == "outbound" {
-                    "out"
-                } else {
-                    "in"
-                },
-                request.method,
-                request.uri
-            )),
-            Err(error) if ended_meanwhile(&endpoint, &error) => outcome.gone.push(request.id),
+            Ok(_) => outcome.done.push(target.label),
+            Err(error) if ended_meanwhile(endpoint, &error) => outcome.gone.push(target.id),
             Err(error) => outcome.failed.push(error),
         }
     }
-    outcome
+}
+
+/// What to do to each request.
+struct How {
+    cancel: bool,
+    message: Option<String>,
+    grace: Option<Duration>,
+}
+
+fn label(request: &Request) -> String {
+    format!(
+        "#{} ({} {} \"{}\")",
+        request.id,
+        if request.direction == "outbound" {
+            "out"
+        } else {
+            "in"
+        },
+        request.method,
+        request.uri
+    )
 }
 
 /// The requests of `trace` in flight at `endpoint`. An admin port too old to filter by
@@ -111,36 +114,77 @@ pub(crate) async fn kill_trace(
     message: Option<String>,
     grace: Option<Duration>,
 ) -> Result<(), Failure> {
-    let tasks: Vec<_> = endpoints
+    let listing: Vec<_> = endpoints
         .iter()
         .map(|endpoint| {
-            let (api, endpoint, message) = (api.clone(), endpoint.clone(), message.clone());
-            tokio::spawn(async move {
-                let list = list_of_trace(&api, &endpoint, trace).await;
-                kill_at(
-                    api,
-                    endpoint,
-                    list,
-                    trace.to_string(),
-                    cancel,
-                    message,
-                    grace,
-                )
-                .await
-            })
+            let (api, endpoint) = (api.clone(), endpoint.clone());
+            tokio::spawn(async move { list_of_trace(&api, &endpoint, trace).await })
         })
         .collect();
+    let mut lists = Vec::with_capacity(endpoints.len());
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(endpoints.len());
+    for (task, endpoint) in listing.into_iter().zip(endpoints) {
+        let mut outcome = Outcome::default();
+        match task
+            .await
+            .unwrap_or_else(|e| Err(format!("{endpoint}: {e}")))
+        {
+            Ok(list) => {
+                outcome.service = list.origin.service.clone();
+                lists.push(Some(list));
+            }
+            Err(error) => {
+                outcome.failed.push(error);
+                lists.push(None);
+            }
+        }
+        outcomes.push(outcome);
+    }
+    // The trace's requests as one tree: its roots are terminated first, so the client
+    // that started the trace gets the operator's message, not the error of a call that
+    // was cut below it; then the rest, which are mostly ending by then anyway.
+    let trace_text = trace.to_string();
+    let names: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
+    let mut items = Vec::new();
+    let mut places = Vec::new();
+    for (at, list) in lists.iter().enumerate() {
+        let Some(list) = list else { continue };
+        for request in list.requests.iter().filter(|r| r.trace_id == trace_text) {
+            items.push(Listed {
+                endpoint: &names[at],
+                service: &list.origin.service,
+                request,
+            });
+            places.push(at);
+        }
+    }
+    let parents = tree::parents(&items);
+    let (mut roots, mut rest) = (Vec::new(), Vec::new());
+    for ((item, at), parent) in items.iter().zip(&places).zip(&parents) {
+        let target = Target {
+            at: *at,
+            id: item.request.id,
+            label: label(item.request),
+        };
+        match parent {
+            None => roots.push(target),
+            Some(_) => rest.push(target),
+        }
+    }
+    let how = How {
+        cancel,
+        message,
+        grace,
+    };
+    kill_all(api, endpoints, roots, &how, &mut outcomes).await;
+    kill_all(api, endpoints, rest, &how, &mut outcomes).await;
     let verb = if cancel {
         "asked to cancel"
     } else {
         "terminated"
     };
     let (mut found, mut failed) = (0, 0);
-    for (task, endpoint) in tasks.into_iter().zip(endpoints) {
-        let outcome = task.await.unwrap_or_else(|e| Outcome {
-            failed: vec![format!("{endpoint}: {e}")],
-            ..Outcome::default()
-        });
+    for (outcome, endpoint) in outcomes.into_iter().zip(endpoints) {
         found += outcome.done.len() + outcome.gone.len();
         failed += outcome.failed.len();
         let name = if outcome.service.is_empty() {
