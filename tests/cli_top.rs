@@ -290,10 +290,21 @@ async fn top_shows_one_tree_across_services_the_upstreams_and_a_flat_view() {
     let screen = terminal.wait_for("the chain as one tree", |s| {
         s.contains("  tree") && rows(s).len() == expected.len()
     });
+    // Each row names its service, then its endpoint; the ids are drawn as a tree.
+    let id_column = screen
+        .lines()
+        .nth(1)
+        .and_then(|header| header.find("ID"))
+        .expect("the header row");
     for (row, (service, prefix, direction)) in rows(&screen).iter().zip(expected) {
-        let head = format!("{} {prefix}", service.endpoint());
-        assert!(row.starts_with(&head), "{head:?} starts {row:?}:\n{screen}");
-        let cells: Vec<&str> = row[head.len()..].split_whitespace().collect();
+        let host = format!("{} {}", service.name, service.endpoint());
+        assert!(row.starts_with(&host), "{host:?} starts {row:?}:\n{screen}");
+        let id = &row[id_column..];
+        assert!(
+            id.starts_with(prefix),
+            "{prefix:?} starts {id:?}:\n{screen}"
+        );
+        let cells: Vec<&str> = id[prefix.len()..].split_whitespace().collect();
         assert!(cells[0].parse::<u64>().is_ok(), "an id: {row:?}");
         assert!(row.contains(&format!(" {direction} ")), "{row:?}");
     }
@@ -302,7 +313,10 @@ async fn top_shows_one_tree_across_services_the_upstreams_and_a_flat_view() {
         .filter(|row| row.contains('◀'))
         .collect();
     assert_eq!(marked.len(), 1, "{screen}");
-    assert!(marked[0].starts_with(&chain.store.endpoint()), "{screen}");
+    assert!(
+        marked[0].starts_with(&format!("store {}", chain.store.endpoint())),
+        "{screen}"
+    );
     assert!(marked[0].contains("reading blob"), "{screen}");
     // Highlighted: black on yellow.
     let colored = terminal.screen_with_colors();

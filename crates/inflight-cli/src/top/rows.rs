@@ -114,7 +114,8 @@ impl Row {
     pub(crate) fn text(&self) -> String {
         let r = &self.request;
         let mut text = format!(
-            "{} {} {} {} {} {}",
+            "{} {} {} {} {} {} {}",
+            self.service,
             self.endpoint.name,
             r.id,
             r.direction,

@@ -123,6 +123,19 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     // second.
     let start = (app.selected + 1).saturating_sub(app.page);
     let tree = app.tree;
+    // The service's name before its port when the rows on screen are of several services:
+    // in a tree over them, which one a request is in matters more than where it listens.
+    let mut visible = app.rows.iter().skip(start).take(app.page);
+    let first_service = visible.next().map(|row| row.service.as_str());
+    let several = visible.any(|row| Some(row.service.as_str()) != first_service);
+    let host_text = |row: &super::app::Row| {
+        let host = host_label(&row.endpoint.name, common, wide);
+        if !several || row.service.is_empty() || row.service == row.endpoint.name {
+            host
+        } else {
+            format!("{} {host}", row.service)
+        }
+    };
     let id_text = |row: &super::app::Row| {
         if tree {
             let mark = if row.holding { " ◀" } else { "" };
@@ -154,7 +167,7 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
             Style::new()
         };
         let mut cells = vec![
-            Cell::from(host_label(&row.endpoint.name, common, wide)),
+            Cell::from(host_text(row)),
             Cell::from(id_text(row)).style(id_style),
             Cell::from(if r.direction == "inbound" {
                 "in"
@@ -178,12 +191,15 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         }
         TableRow::new(cells)
     });
-    let host_width = names
+    let host_width = app
+        .rows
         .iter()
-        .map(|name| host_label(name, common, wide).chars().count())
+        .skip(start)
+        .take(app.page)
+        .map(|row| host_text(row).chars().count())
         .max()
         .unwrap_or(4)
-        .clamp(4, if wide { 24 } else { 15 }) as u16;
+        .clamp(4, if wide { 28 } else { 16 }) as u16;
     let mut widths = vec![
         Constraint::Length(host_width),
         Constraint::Length(id_width),
