@@ -327,3 +327,15 @@ pub(crate) async fn kill(
 
 #[cfg(test)]
 mod tests;
+
+/// The exit of a command that asked every endpoint: a failure when `failed` of `total`
+/// did not answer (what they said is already on stderr).
+pub(crate) fn all_answered(failed: usize, total: usize) -> Result<(), Failure> {
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Failure::Failed(format!(
+            "{failed} of {total} endpoints failed"
+        )))
+    }
+}

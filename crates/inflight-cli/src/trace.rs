@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::Failure;
 use crate::client::Api;
-use crate::commands::{LsError, fetch_each};
+use crate::commands::{LsError, all_answered, fetch_each};
 use crate::endpoints::Endpoint;
 use crate::render::{TextTable, ms};
 use timeline::Hop;
@@ -130,14 +130,7 @@ pub(crate) async fn trace(
             eprintln!("inflight: {}", error.error);
         }
     }
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(Failure::Failed(format!(
-            "{failed} of {} endpoints failed",
-            endpoints.len()
-        )))
-    }
+    all_answered(failed, endpoints.len())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::Failure;
 use crate::client::Api;
-use crate::commands::{LsError, fetch_lists, listed};
+use crate::commands::{LsError, all_answered, fetch_lists, listed};
 use crate::endpoints::Endpoint;
 use crate::render::ms;
 use crate::tree::Listed;
@@ -141,14 +141,7 @@ pub(crate) async fn upstreams(
         }
     }
     let failed = lists.iter().filter(|(_, list)| list.is_err()).count();
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(Failure::Failed(format!(
-            "{failed} of {} endpoints failed",
-            endpoints.len()
-        )))
-    }
+    all_answered(failed, endpoints.len())
 }
 
 #[cfg(test)]

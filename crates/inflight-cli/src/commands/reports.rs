@@ -4,6 +4,7 @@
 use http::Method;
 use inflight_core::wire::{ProfileReport, RecentReport};
 
+use super::all_answered;
 use crate::Failure;
 use crate::client::{Api, error_message};
 use crate::endpoints::Endpoint;
@@ -29,14 +30,7 @@ pub(crate) async fn dump(api: &Api, endpoints: &[Endpoint]) -> Result<(), Failur
             }
         }
     }
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(Failure::Failed(format!(
-            "{failed} of {} endpoints failed",
-            endpoints.len()
-        )))
-    }
+    all_answered(failed, endpoints.len())
 }
 
 pub(crate) async fn recent(api: &Api, endpoint: &Endpoint) -> Result<(), Failure> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use inflight_core::wire::{Request, RequestList};
 use serde::Serialize;
 
-use super::{LsError, fetch_lists};
+use super::{LsError, all_answered, fetch_lists};
 use crate::Failure;
 use crate::client::Api;
 use crate::endpoints::Endpoint;
@@ -173,14 +173,7 @@ pub(crate) async fn ls_tree(
         }
     }
     let failed = lists.iter().filter(|(_, list)| list.is_err()).count();
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(Failure::Failed(format!(
-            "{failed} of {} endpoints failed",
-            endpoints.len()
-        )))
-    }
+    all_answered(failed, endpoints.len())
 }
 
 #[cfg(test)]
