@@ -13,18 +13,20 @@ use std::time::{Duration, Instant};
 use admin_support::{ChildGuard, DEADLINE, Http, demo_binary, eventually};
 use serde_json::Value;
 
-/// A loopback port with the two after it free a moment ago.
+/// A loopback port with the two after it free a moment ago, below Linux's ephemeral range
+/// (32768 and up), where the client side of every connection the tests make would take
+/// one at random.
 fn three_free_ports() -> u16 {
-    for _ in 0..200 {
-        let first = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = first.local_addr().expect("local addr").port();
-        if port > u16::MAX - 2 {
-            continue;
-        }
-        let rest: Vec<_> = (1..=2)
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        ^ std::process::id();
+    for attempt in 0..2000u32 {
+        let port = 10_000 + ((seed.wrapping_add(attempt.wrapping_mul(7919))) % 22_000) as u16;
+        let taken: Vec<_> = (0..=2)
             .map_while(|offset| TcpListener::bind(("127.0.0.1", port + offset)).ok())
             .collect();
-        if rest.len() == 2 {
+        if taken.len() == 3 {
             return port;
         }
     }
@@ -40,7 +42,18 @@ struct Chain {
     pids: Vec<u32>,
 }
 
+/// Starts `demo --chain` on free ports, again on others if one was taken meanwhile.
 fn start_chain(extra: &[&str]) -> Chain {
+    for _ in 0..3 {
+        if let Some(chain) = try_start_chain(extra) {
+            return chain;
+        }
+    }
+    panic!("demo --chain found its ports taken three times");
+}
+
+/// `None` when a port was taken between the check and the start.
+fn try_start_chain(extra: &[&str]) -> Option<Chain> {
     let (listen, admin) = (three_free_ports(), three_free_ports());
     let mut command = Command::new(demo_binary());
     command
@@ -62,12 +75,17 @@ fn start_chain(extra: &[&str]) -> Chain {
     let deadline = Instant::now() + DEADLINE;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-            panic!(
-                "demo --chain did not start; stderr:\n{}",
-                process.stderr().join("\n")
-            )
-        });
+        let Ok(line) = rx.recv_timeout(left) else {
+            if matches!(process.child_mut().try_wait(), Ok(Some(_))) {
+                // It exited: let its last words reach the stderr reader.
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let stderr = process.stderr().join("\n");
+            if stderr.contains("Address already in use") {
+                return None;
+            }
+            panic!("demo --chain did not start; stderr:\n{stderr}");
+        };
         if let Some(pid) = line.split_whitespace().skip_while(|w| *w != "pid").nth(1) {
             pids.push(pid.parse().expect("a pid"));
         }
@@ -76,12 +94,12 @@ fn start_chain(extra: &[&str]) -> Chain {
         }
     }
     let at = |base: u16, i: u16| SocketAddr::from(([127, 0, 0, 1], base + i));
-    Chain {
+    Some(Chain {
         process,
         api: [at(listen, 0), at(listen, 1), at(listen, 2)],
         admin: [0, 1, 2].map(|i| Http::new(at(admin, i))),
         pids,
-    }
+    })
 }
 
 async fn requests(admin: &Http) -> (String, Vec<Value>) {

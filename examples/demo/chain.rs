@@ -21,18 +21,13 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{Request, Response, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::Response;
 use axum::routing::get;
-use http_body_util::Empty;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use inflight::InFlightLayer;
 use inflight::admin::AdminHandle;
-use inflight::{InFlightClientLayer, InFlightLayer};
 use tokio::net::TcpListener;
-use tower::{ServiceBuilder, ServiceExt};
 
-use crate::{Loopback, Options, TRAFFIC, UpstreamClient, bad_request, blob, start_admin, traffic};
+use crate::{Options, TRAFFIC, Upstream, blob, fetch, start_admin, traffic};
 
 /// Which service of the chain a process is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,22 +285,15 @@ async fn serve(
         Role::Api | Role::Store => InFlightLayer::new(),
     };
     let app = match (role.next(), next) {
-        (Some((next_role, path)), Some(next)) => {
-            Router::new().route("/fetch/{n}", get(hop)).with_state(Hop {
-                client: ServiceBuilder::new()
-                    .layer(InFlightClientLayer::new())
-                    .service(Client::builder(TokioExecutor::new()).build(
-                        hyper_util::client::legacy::connect::HttpConnector::new_with_resolver(
-                            Loopback,
-                        ),
-                    )),
-                base: format!("http://{}:{}/{path}", next_role.name(), next.port()),
-                status: match next_role {
+        (Some((next_role, path)), Some(next)) => Router::new()
+            .route("/fetch/{n}", get(fetch))
+            .with_state(Upstream::new(
+                format!("http://{}:{}/{path}", next_role.name(), next.port()),
+                match next_role {
                     Role::Api => "asking api",
                     _ => "asking store",
                 },
-            })
-        }
+            )),
         _ => Router::new()
             .route("/blob/{n}", get(slow_blob))
             .with_state(options.upstream_delay),
@@ -324,39 +312,6 @@ async fn serve(
         .await
     });
     Ok((addr, admin, server))
-}
-
-/// How one service calls the next.
-#[derive(Clone)]
-struct Hop {
-    client: UpstreamClient,
-    /// `http://api:3001/fetch`.
-    base: String,
-    status: &'static str,
-}
-
-/// `GET /fetch/{n}` on `edge` and `api`: asks the next service and relays its answer.
-async fn hop(State(hop): State<Hop>, Path(n): Path<String>) -> Response<Body> {
-    let Ok(n) = n.parse::<u64>() else {
-        return bad_request(format!("/fetch/{{n}}: n must be a number, not {n:?}"));
-    };
-    inflight::set_status(hop.status);
-    inflight::set_attr("blob", n.to_string());
-    let request = Request::get(format!("{}/{n}", hop.base))
-        .body(Empty::new())
-        .expect("a URI built from a number and an address is valid");
-    match hop.client.oneshot(request).await {
-        Ok(response) => {
-            inflight::set_status("relaying blob");
-            let (parts, body) = response.into_parts();
-            Response::from_parts(parts, Body::new(body))
-        }
-        Err(error) => (
-            StatusCode::BAD_GATEWAY,
-            format!("{} failed: {error}\n", hop.base),
-        )
-            .into_response(),
-    }
 }
 
 /// `GET /blob/{n}` on `store`: the slow part.

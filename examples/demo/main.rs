@@ -16,13 +16,14 @@
 //! W3C trace ties a request's hops together across them: see `chain.rs`.
 
 mod chain;
+mod loopback;
+
+use loopback::Loopback;
 mod slow_stream;
 
 use std::convert::Infallible;
-use std::future::{Ready, ready};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -36,13 +37,12 @@ use futures_util::stream;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::TokioExecutor;
 use inflight::admin::{AdminHandle, AdminServer};
 use inflight::{InFlightClient, InFlightClientLayer, InFlightLayer};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tokio::net::TcpListener;
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::{ServiceBuilder, ServiceExt};
 
 const USAGE: &str = "\
 usage: demo [--chain] [--listen ADDR] [--admin ADDR] [--upstream-delay DURATION]
@@ -203,7 +203,10 @@ async fn run(options: Options) -> Result<(), String> {
         .route("/fetch/{n}", get(fetch))
         .route("/stream", get(slow_stream::slow_stream))
         .route("/hello", get(|| async { "hello\n" }))
-        .with_state(Upstream::new(slownode_port))
+        .with_state(Upstream::new(
+            format!("http://slownode:{slownode_port}/blob"),
+            "fetching blob",
+        ))
         .layer(InFlightLayer::new());
     let server = tokio::spawn(async move {
         axum::serve(api, app.into_make_service_with_connect_info::<SocketAddr>()).await
@@ -299,48 +302,29 @@ async fn blob(State(delay): State<Duration>, Path(n): Path<String>) -> Response<
 
 type UpstreamClient = InFlightClient<Client<HttpConnector<Loopback>, Empty<Bytes>>>;
 
-/// The API server's client for slownode, tracked by `InFlightClientLayer`.
+/// How a service calls the one behind it (the API server calls slownode; in `--chain`,
+/// edge calls api and api calls store), through a client tracked by
+/// `InFlightClientLayer`.
 #[derive(Clone)]
 struct Upstream {
     client: UpstreamClient,
-    port: u16,
+    /// `http://slownode:43913/blob`: `/{n}` is added.
+    base: String,
+    /// What the request is doing while it waits.
+    status: &'static str,
 }
 
 impl Upstream {
-    fn new(port: u16) -> Upstream {
+    fn new(base: String, status: &'static str) -> Upstream {
         let client =
             Client::builder(TokioExecutor::new()).build(HttpConnector::new_with_resolver(Loopback));
         Upstream {
             client: ServiceBuilder::new()
                 .layer(InFlightClientLayer::new())
                 .service(client),
-            port,
+            base,
+            status,
         }
-    }
-}
-
-/// Resolves the demo's service names to loopback, so URLs read like the story's.
-#[derive(Clone, Copy)]
-struct Loopback;
-
-impl Service<Name> for Loopback {
-    type Response = std::iter::Once<SocketAddr>;
-    type Error = std::io::Error;
-    type Future = Ready<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, name: Name) -> Self::Future {
-        ready(match name.as_str() {
-            "slownode" | "edge" | "api" | "store" => {
-                Ok(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))))
-            }
-            other => Err(std::io::Error::other(format!(
-                "the demo only knows slownode, edge, api and store, not {other}"
-            ))),
-        })
     }
 }
 
@@ -348,18 +332,19 @@ fn bad_request(message: String) -> Response<Body> {
     (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()
 }
 
-/// `GET /fetch/{n}`: fetches `/blob/{n}` from slownode and streams it back.
+/// `GET /fetch/{n}`: fetches `{base}/{n}` from the upstream (slownode's `/blob/{n}`) and
+/// streams it back.
 async fn fetch(State(upstream): State<Upstream>, Path(n): Path<String>) -> Response<Body> {
     let Ok(n) = n.parse::<u64>() else {
         return bad_request(format!("/fetch/{{n}}: n must be a number, not {n:?}"));
     };
     // Statuses name what the request does; ids go in attributes, so profiles stay
     // readable.
-    inflight::set_status("fetching blob");
+    inflight::set_status(upstream.status);
     inflight::set_attr("blob", n.to_string());
-    let request = Request::get(format!("http://slownode:{}/blob/{n}", upstream.port))
+    let request = Request::get(format!("{}/{n}", upstream.base))
         .body(Empty::new())
-        .expect("a URI built from a number and a port is valid");
+        .expect("a URI built from a number and an address is valid");
     match upstream.client.oneshot(request).await {
         Ok(response) => {
             inflight::set_status("relaying blob");
@@ -368,7 +353,7 @@ async fn fetch(State(upstream): State<Upstream>, Path(n): Path<String>) -> Respo
         }
         Err(error) => (
             StatusCode::BAD_GATEWAY,
-            format!("slownode failed: {error}\n"),
+            format!("{} failed: {error}\n", upstream.base),
         )
             .into_response(),
     }
