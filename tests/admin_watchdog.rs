@@ -67,7 +67,15 @@ async fn one_stuck_line_per_stuck_request_and_one_when_it_ends() {
     );
     assert!(stuck.contains("[awaiting slownode:"), "{stuck}");
     assert!(stuck.contains(&format!("children: #{child}")), "{stuck}");
+    // Ends with the trace id, the same for the request and its call.
+    let trace = stuck.rsplit_once("; trace=").map(|(_, id)| id.to_owned());
+    let trace = trace.unwrap_or_else(|| panic!("a trace id: {stuck}"));
+    assert!(
+        trace.len() == 32 && trace.chars().all(|c| c.is_ascii_hexdigit()),
+        "{stuck}"
+    );
     let stuck = &lines_about(&lines, child, "stuck:")[0];
+    assert!(stuck.ends_with(&format!("; trace={trace}")), "{stuck}");
     assert!(
         stuck.contains("stuck: outbound GET \"http://slownode:") && stuck.contains("/blob/7\""),
         "{stuck}"
@@ -113,12 +121,13 @@ async fn one_stuck_line_per_stuck_request_and_one_when_it_ends() {
     }
     let ended = &lines_about(&lines, stream, "ended after")[0];
     assert!(
-        ended.ends_with("(completed, 200): GET \"/stream?chunks=5&interval_ms=1000\""),
+        ended.contains("(completed, 200): GET \"/stream?chunks=5&interval_ms=1000\"; trace="),
         "{ended}"
     );
     let ended = &lines_about(&lines, fetch, "ended after")[0];
     assert!(
-        ended.contains("(terminated") && ended.ends_with("GET \"/fetch/7\""),
+        ended.contains("(terminated")
+            && ended.ends_with(&format!("GET \"/fetch/7\"; trace={trace}")),
         "{ended}"
     );
     assert!(

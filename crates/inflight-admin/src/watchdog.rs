@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use inflight_core::{Elapsed, EntrySnapshot, FinishedRequest, Table};
+use inflight_core::{Elapsed, EntrySnapshot, FinishedRequest, Table, TraceId};
 
 /// Requests reported stuck and not yet seen to end.
 #[derive(Default)]
 pub(crate) struct Watchdog {
-    reported: HashMap<u64, ()>,
+    reported: HashMap<u64, TraceId>,
 }
 
 impl Watchdog {
@@ -19,21 +19,24 @@ impl Watchdog {
     pub(crate) fn scan(&mut self, table: &Table, after: Duration) {
         let stuck = table.snapshot_older_than(after);
         for entry in &stuck.entries {
-            if self.reported.insert(entry.id, ()).is_none() {
-                emit(&stuck_line(entry));
+            if self.reported.insert(entry.id, entry.trace_id).is_none() {
+                emit(&stuck_line(entry), entry.trace_id);
             }
         }
         // Reported requests that left without their end being seen (the record was
         // dropped because the drain fell behind).
-        let gone: Vec<u64> = self
+        let gone: Vec<(u64, TraceId)> = self
             .reported
-            .keys()
-            .filter(|id| !stuck.entries.iter().any(|entry| entry.id == **id))
-            .copied()
+            .iter()
+            .filter(|(id, _)| !stuck.entries.iter().any(|entry| entry.id == **id))
+            .map(|(id, trace)| (*id, *trace))
             .collect();
-        for id in gone {
+        for (id, trace) in gone {
             self.reported.remove(&id);
-            emit(&format!("inflight: request #{id} is no longer in flight"));
+            emit(
+                &format!("inflight: request #{id} is no longer in flight; trace={trace}"),
+                trace,
+            );
         }
     }
 
@@ -45,14 +48,18 @@ impl Watchdog {
         let status = finished
             .response_status()
             .map_or_else(String::new, |status| format!(", {}", status.as_u16()));
-        emit(&format!(
-            "inflight: request #{} ended after {} ({}{status}): {} {:?}",
-            finished.id(),
-            Elapsed(finished.duration()),
-            finished.ending(),
-            finished.method(),
-            finished.uri(),
-        ));
+        let trace = finished.trace().trace_id;
+        emit(
+            &format!(
+                "inflight: request #{} ended after {} ({}{status}): {} {:?}; trace={trace}",
+                finished.id(),
+                Elapsed(finished.duration()),
+                finished.ending(),
+                finished.method(),
+                finished.uri(),
+            ),
+            trace,
+        );
     }
 }
 
@@ -80,11 +87,16 @@ fn stuck_line(entry: &EntrySnapshot) -> String {
             let _ = write!(line, " #{child}");
         }
     }
+    // The trace id finds the request's hops in other services' dumps and logs.
+    let _ = write!(line, "; trace={}", entry.trace_id);
     line
 }
 
-fn emit(line: &str) {
+/// Writes `line` to stderr, and as a `tracing` event with the trace id as a field.
+fn emit(line: &str, trace: TraceId) {
     eprintln!("{line}");
     #[cfg(feature = "tracing")]
-    tracing::warn!(target: "inflight::watchdog", "{line}");
+    tracing::warn!(target: "inflight::watchdog", trace_id = %trace, "{line}");
+    #[cfg(not(feature = "tracing"))]
+    let _ = trace;
 }
