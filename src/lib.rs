@@ -38,14 +38,11 @@
 //! - `axum`: routes from axum's `MatchedPath`, peers from `ConnectInfo`, and
 //!   [`RequestHandle`] as an extractor.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub use inflight_core::*;
 
-/// The admin port: the table over HTTP, terminate and cancel, recent requests, profiles,
-/// health (feature `admin`, on by default).
 #[cfg(feature = "admin")]
-pub mod admin {
-    pub use inflight_admin::*;
-}
+pub mod admin;

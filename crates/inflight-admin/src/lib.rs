@@ -17,54 +17,11 @@
 //! # }
 //! ```
 //!
-//! # Endpoints
-//! | | |
-//! |---|---|
-//! | `GET /requests` | requests in flight; `direction`, `min_age`, `status`, `route`, `trace`, `sort`, `limit` |
-//! | `GET /requests/{id}` | one request with its status history |
-//! | `DELETE /requests/{id}` | terminate it now (`message`) |
-//! | `POST /requests/{id}/cancel` | ask it to cancel; terminated after `grace` (default 5s) |
-//! | `GET /traces/{id}` | one W3C trace here: its requests in flight, with histories, and those finished recently |
-//! | `GET /recent` | the last finished requests per route, by latency bucket, and errors |
-//! | `GET /profile` | time spent per route and status; `reset=true` starts a new window |
-//! | `GET /healthz` | `free` (200) or `busy` (503), build info, uptime, counts |
-//! | `GET /dump` | the text dump |
-//! | `GET /metrics` | what [`metrics_endpoint`](AdminServer::metrics_endpoint) renders, when set |
-//! | `GET /openapi.json` | the OpenAPI 3 description of all of this |
-//! | `GET /` | the web page (`/app.js`, `/tree.js`, `/trace.js`, `/app.css`, `/trace.css`); `?endpoints=a:9084,b:9084` watches several |
-//!
-//! Every answer is JSON (but the dump and the web page); errors are `{"error": "..."}` with a
-//! 4xx status.
-//!
-//! # The web page
-//! `GET /` is a page that polls the admin ports in its `endpoints` query (default: its
-//! own) and shows all their requests in flight in one table, with their histories, the
-//! recent requests and the profiles; it terminates and cancels requests too. Across
-//! services it joins the requests into one tree by W3C trace context (an inbound request
-//! under the outbound call that sent it), marks the request holding each waiting chain up,
-//! and shows a trace's hops from every endpoint's `/traces/{id}` on one time axis. It is a
-//! few static files inside this crate, loads nothing from elsewhere, and holds no data, so it
-//! needs no token: it asks for the read or kill token when an admin port answers `401`,
-//! and keeps them for the browser tab. The other admin ports must
-//! [`allow_origin`](AdminServer::allow_origin) the page's origin.
-//!
-//! # Traces
-//! `GET /traces/{id}` (32 hex digits, either case) answers the trace's requests in flight
-//! here, oldest first with their histories, and those that finished recently, from a ring
-//! bounded by count and age ([`finished_capacity`](AdminServer::finished_capacity),
-//! [`finished_max_age`](AdminServer::finished_max_age); `finished_window` in the answer
-//! says what it keeps). An id this process has not seen is an empty answer, not an error;
-//! a malformed one is a `400`. `GET /requests?trace=ID` filters the list the same way.
-//!
-//! # Safety
-//! The examples bind loopback; nothing is exposed unless you bind another address.
-//! [`read_token`](AdminServer::read_token) and [`kill_token`](AdminServer::kill_token)
-//! require bearer tokens (`401` without one, `403` when a read token tries to kill);
-//! `/healthz` and `/openapi.json` stay open for load balancers, and the web page's files for
-//! browsers (they hold no data). Cross-origin requests are answered only for
-//! [`allow_origin`](AdminServer::allow_origin)s, never `*`. URLs are redacted by the table;
-//! request headers are never shown.
+#![doc = include_str!("guide.md")]
+//
+// The guide is shared with the `inflight` crate's `inflight::admin` module.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, rust_2018_idioms, missing_debug_implementations)]
 
