@@ -20,7 +20,6 @@
 #![doc = include_str!("guide.md")]
 //
 // The guide is shared with the `inflight` crate's `inflight::admin` module.
-
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, rust_2018_idioms, missing_debug_implementations)]
