@@ -37,6 +37,8 @@
 //! - `tracing`: the stuck-request watchdog also emits `tracing` events.
 //! - `axum`: routes from axum's `MatchedPath`, peers from `ConnectInfo`, and
 //!   [`RequestHandle`] as an extractor.
+//! - `reqwest`: [`reqwest::InFlightMiddleware`] tracks the calls of a `reqwest` client
+//!   built with `reqwest-middleware`.
 
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, rust_2018_idioms)]
@@ -49,3 +51,6 @@ pub use inflight_core::*;
 pub mod admin {
     pub use inflight_admin::*;
 }
+
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
