@@ -1,14 +1,5 @@
 //! Tracking of the calls of a [`reqwest`](reqwest_middleware::reqwest) client (feature `reqwest`):
 //! [`InFlightMiddleware`].
-//!
-//! ```
-//! use reqwest_middleware::ClientBuilder;
-//!
-//! let client = ClientBuilder::new(reqwest::Client::new())
-//!     .with(inflight::reqwest::InFlightMiddleware::new())
-//!     .build();
-//! # let _ = client;
-//! ```
 
 use std::fmt;
 use std::io;
@@ -21,7 +12,7 @@ use tower::{Layer, ServiceExt, service_fn};
 
 /// A [`reqwest_middleware::Middleware`] that tracks every call of a
 /// [`reqwest_middleware::ClientWithMiddleware`] as
-/// [`InFlightClientLayer`](crate::InFlightClientLayer) tracks the calls of a tower client:
+/// [`InFlightClientLayer`] tracks the calls of a tower client:
 /// the call is listed from the moment it is sent until the caller has read the response
 /// body to its end or dropped it.
 ///
