@@ -37,6 +37,8 @@
 //! - `tracing`: the stuck-request watchdog also emits `tracing` events.
 //! - `axum`: routes from axum's `MatchedPath`, peers from `ConnectInfo`, and
 //!   [`RequestHandle`] as an extractor.
+//! - `reqwest`: [`reqwest::InFlightMiddleware`] tracks the calls of a `reqwest` client
+//!   built with `reqwest-middleware`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code, unreachable_pub)]
@@ -46,3 +48,6 @@ pub use inflight_core::*;
 
 #[cfg(feature = "admin")]
 pub mod admin;
+
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
