@@ -180,6 +180,20 @@ async fn malformed_and_wrong_shaped_bodies_are_400() {
             "[1, 2]".into(),
             "not the JSON expected",
         ),
+        // An array of the fields in order is no object either, even when serde could
+        // read one from it.
+        (
+            Method::DELETE,
+            "/requests/1",
+            "[]".into(),
+            "must be an object",
+        ),
+        (
+            Method::DELETE,
+            "/requests/1",
+            r#"["stop"]"#.into(),
+            "must be an object",
+        ),
         (
             Method::DELETE,
             "/requests/1",

@@ -102,6 +102,13 @@ pub(crate) async fn json_body<T: DeserializeOwned + Default>(body: Incoming) -> 
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
+    // Every body of this API is an object; serde would also read a struct from an array
+    // of its fields in order, which the API does not promise.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Failure::bad_request(
+            "the body is not the JSON expected: it must be an object, like {\"message\": \"...\"}",
+        ));
+    }
     serde_json::from_slice(&bytes).map_err(|error| {
         Failure::bad_request(format!("the body is not the JSON expected: {error}"))
     })
