@@ -242,17 +242,41 @@ async fn the_services_end_with_the_edge() {
     }
 }
 
+/// Runs `command` to its end, failing the test if it has not ended within [`DEADLINE`]
+/// (a demo that started although it should not have would run forever).
+fn run_within(command: &mut Command) -> std::process::Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demo runs");
+    let started = Instant::now();
+    while child.try_wait().expect("the demo's status").is_none() {
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("the demo's output");
+            panic!(
+                "the demo still ran after {DEADLINE:?}; stdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("the demo's output")
+}
+
 #[test]
 fn a_taken_port_is_a_clear_error() {
     let (listen, admin) = (three_free_ports(), three_free_ports());
     // Something else holds the port `api` wants.
     let _taken = TcpListener::bind(("127.0.0.1", listen + 1)).expect("bind");
-    let output = Command::new(demo_binary())
-        .args(["--chain", "--no-traffic"])
-        .args(["--listen", &format!("127.0.0.1:{listen}")])
-        .args(["--admin", &format!("127.0.0.1:{admin}")])
-        .output()
-        .expect("the demo runs");
+    let output = run_within(
+        Command::new(demo_binary())
+            .args(["--chain", "--no-traffic"])
+            .args(["--listen", &format!("127.0.0.1:{listen}")])
+            .args(["--admin", &format!("127.0.0.1:{admin}")]),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -260,10 +284,8 @@ fn a_taken_port_is_a_clear_error() {
         "{stderr}"
     );
 
-    let output = Command::new(demo_binary())
-        .args(["--chain", "--listen", "127.0.0.1:0"])
-        .output()
-        .expect("the demo runs");
+    let output =
+        run_within(Command::new(demo_binary()).args(["--chain", "--listen", "127.0.0.1:0"]));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_ne!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("--chain needs a fixed port"), "{stderr}");

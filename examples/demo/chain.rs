@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -148,7 +148,7 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
         }
         let child = command
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", role.name()))?;
         children.0.push((role, child));
@@ -205,13 +205,34 @@ pub(crate) async fn run(options: Options) -> Result<(), String> {
     }
 }
 
-/// Waits until `api` and `store` accept connections, or says why one did not start.
+/// What a started service prints on stdout once both its ports are bound.
+const READY: &str = "ready";
+
+/// Waits until `api` and `store` say they are ready, or says why one did not start. Each
+/// prints [`READY`] once its ports are bound; its stdout closing first means it exited.
+/// (Connecting to its ports would not tell: whatever else holds a port accepts too.)
 async fn wait_until_listening(children: &mut Children, options: &Options) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
     for (role, child) in &mut children.0 {
         let own = ports(options, *role)?;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("a started service has no stdout")?;
+        let said = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::task::spawn_blocking(move || {
+                let mut line = String::new();
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+                    .map(|_| line)
+            }),
+        )
+        .await;
+        match said {
+            Ok(Ok(Ok(line))) if line.trim() == READY => {}
+            Ok(_) => {
+                let status = child
+                    .wait()
+                    .map_or_else(|e| e.to_string(), |status| status.to_string());
                 return Err(format!(
                     "{} ({} / admin {}) exited with {status}; see its message above",
                     role.name(),
@@ -219,25 +240,14 @@ async fn wait_until_listening(children: &mut Children, options: &Options) -> Res
                     own.admin
                 ));
             }
-            let listening = tokio::net::TcpStream::connect(own.listen).await.is_ok()
-                && tokio::net::TcpStream::connect(own.admin).await.is_ok();
-            if listening {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{} did not start listening within 30s",
-                    role.name()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            Err(_) => return Err(format!("{} did not start within 30s", role.name())),
         }
     }
     Ok(())
 }
 
-/// `api` or `store`: a process `demo --chain` started. Prints nothing on stdout; ends
-/// when its stdin (a pipe from `edge`) closes.
+/// `api` or `store`: a process `demo --chain` started. Prints [`READY`] on stdout once
+/// its ports are bound, and nothing else; ends when its stdin (a pipe from `edge`) closes.
 pub(crate) async fn run_role(role: Role, options: Options) -> Result<(), String> {
     std::thread::spawn(|| {
         // Read until end of file: `edge` went away, whatever way it ended.
@@ -252,6 +262,7 @@ pub(crate) async fn run_role(role: Role, options: Options) -> Result<(), String>
         return Err(format!("{} needs --next ADDR", role.name()));
     }
     let (_addr, _admin, server) = serve(role, &options, own, options.next).await?;
+    println!("{READY}");
     match server.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(format!("{} stopped: {error}", role.name())),
