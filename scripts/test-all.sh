@@ -32,6 +32,13 @@ if ! command -v tmux >/dev/null 2>&1; then
   $root env DEBIAN_FRONTEND=noninteractive apt-get install -y tmux
 fi
 
+# HTTP/2 under load (tests/http2.rs): h2load, from Debian's nghttp2-client.
+if ! command -v h2load >/dev/null 2>&1; then
+  echo "test-all: installing nghttp2-client (h2load)"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nghttp2-client
+fi
+
 # The admin-port tests scrape the demo with a real Prometheus (tests/admin_prometheus.rs,
 # Debian's package; tests/cli_fleet.rs finds admin ports through its targets API) and
 # fuzz its API with schemathesis (tests/admin_schemathesis.rs, from PyPI, the version
