@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::uri::Authority;
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -76,6 +77,7 @@ pub struct InFlightClientLayer {
     table: Table,
     terminated_status: StatusCode,
     propagate_trace: bool,
+    target: Option<Authority>,
 }
 
 impl InFlightClientLayer {
@@ -90,6 +92,7 @@ impl InFlightClientLayer {
             table,
             terminated_status: terminate::DEFAULT_STATUS,
             propagate_trace: true,
+            target: None,
         }
     }
 
@@ -112,6 +115,23 @@ impl InFlightClientLayer {
         self
     }
 
+    /// Names the target of calls whose request has no authority of its own: tonic's
+    /// generated clients send path-only URIs (`/orders.Orders/Get`), and the `Channel`
+    /// under them adds the address inside itself. Such a call is then listed as
+    /// `http://orders:50051/orders.Orders/Get`, and the request it was made for shows
+    /// `awaiting orders:50051` instead of `awaiting unknown host`. A request with an
+    /// authority (or a `Host` header) keeps its own.
+    ///
+    /// ```
+    /// # use inflight_core as inflight;
+    /// let layer = inflight::InFlightClientLayer::new().target("orders:50051".parse().unwrap());
+    /// # let _ = layer;
+    /// ```
+    pub fn target(mut self, authority: Authority) -> Self {
+        self.target = Some(authority);
+        self
+    }
+
     /// The table calls go to.
     pub fn table(&self) -> &Table {
         &self.table
@@ -129,6 +149,7 @@ impl fmt::Debug for InFlightClientLayer {
         f.debug_struct("InFlightClientLayer")
             .field("terminated_status", &self.terminated_status)
             .field("propagate_trace", &self.propagate_trace)
+            .field("target", &self.target)
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +163,7 @@ impl<S> Layer<S> for InFlightClientLayer {
             table: self.table.clone(),
             terminated_status: self.terminated_status,
             propagate_trace: self.propagate_trace,
+            target: self.target.clone(),
         }
     }
 }
@@ -153,6 +175,7 @@ pub struct InFlightClient<S> {
     table: Table,
     terminated_status: StatusCode,
     propagate_trace: bool,
+    target: Option<Authority>,
 }
 
 impl<S> InFlightClient<S> {
@@ -207,12 +230,27 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let parent = current_entry().filter(|entry| entry.direction == Direction::Inbound);
         let trace = call_trace(&mut req, parent.as_deref(), self.propagate_trace);
+        // A path-only request is listed with the configured target's authority.
+        let shown = match &self.target {
+            Some(authority)
+                if req.uri().authority().is_none() && !req.headers().contains_key(header::HOST) =>
+            {
+                let mut parts = req.uri().clone().into_parts();
+                parts.scheme = Some(parts.scheme.unwrap_or(http::uri::Scheme::HTTP));
+                parts.authority = Some(authority.clone());
+                if parts.path_and_query.is_none() {
+                    parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+                }
+                Uri::from_parts(parts).ok()
+            }
+            _ => None,
+        };
         let mut tracked = self.table.register(Start {
             parent: parent.as_ref().map_or(0, |entry| entry.id()),
             trace,
             direction: Direction::Outbound,
             method: req.method(),
-            uri: req.uri(),
+            uri: shown.as_ref().unwrap_or(req.uri()),
             version: req.version(),
             peer: None,
             request_bytes: req.body().size_hint().exact().unwrap_or(0),
@@ -221,7 +259,7 @@ where
             history_limit: self.table.history_limit(),
         });
         if let (Some(parent), Some(entry)) = (parent, &tracked.entry) {
-            parent.child_started(entry.id(), target(&req), entry.start);
+            parent.child_started(entry.id(), target(&req, self.target.as_ref()), entry.start);
             tracked.set_parent(parent);
         }
         let head_request = req.method() == Method::HEAD;
@@ -258,8 +296,9 @@ fn call_trace<B>(req: &mut Request<B>, parent: Option<&Entry>, propagate: bool) 
     trace
 }
 
-/// `host:port` of the call, as the parent's `awaiting …` status shows it.
-fn target<B>(req: &Request<B>) -> Arc<str> {
+/// `host:port` of the call, as the parent's `awaiting …` status shows it: the request's
+/// authority, its `Host` header, or the layer's configured target.
+fn target<B>(req: &Request<B>, configured: Option<&Authority>) -> Arc<str> {
     let uri = req.uri();
     if let Some(host) = uri.host() {
         return match uri.port_u16() {
@@ -267,9 +306,15 @@ fn target<B>(req: &Request<B>) -> Arc<str> {
             None => host.into(),
         };
     }
-    req.headers()
+    if let Some(host) = req
+        .headers()
         .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .unwrap_or("unknown host")
-        .into()
+        .and_then(|h| h.to_str().ok())
+    {
+        return host.into();
+    }
+    configured.map_or_else(
+        || "unknown host".into(),
+        |authority| authority.as_str().into(),
+    )
 }
