@@ -206,3 +206,42 @@ async fn h2load_at_64_concurrent_streams_is_all_tracked_and_nothing_is_left() {
         "{totals:?} (at most {most} at once)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_request_is_routed_by_its_method() {
+    let table = support::table();
+    let mut ended = table.subscribe();
+    let addr = serve(&table).await;
+    let send = |http2: bool, content_type: &'static str| {
+        let client = support::client_nodelay(http2);
+        let uri = format!("http://{addr}/orders.Orders/Get");
+        async move {
+            let request = Request::post(uri)
+                .header("content-type", content_type)
+                .body(http_body_util::Empty::<Bytes>::new())
+                .unwrap();
+            let response = client.request(request).await.expect("an answer");
+            read_to_end(response.into_body()).await;
+        }
+    };
+    send(true, "application/grpc").await;
+    send(true, "application/grpc+proto").await;
+    // Not gRPC: JSON over HTTP/2, and gRPC's content type over HTTP/1.1.
+    send(true, "application/json").await;
+    send(false, "application/grpc").await;
+    wait_for_table(&table, "the table to empty", |s| {
+        s.entries.is_empty().then_some(())
+    })
+    .await;
+    let mut routes = Vec::new();
+    ended.drain(|requests| routes.extend(requests.iter().map(|r| r.route())));
+    assert_eq!(
+        routes,
+        [
+            Some("/orders.Orders/Get".to_owned()),
+            Some("/orders.Orders/Get".to_owned()),
+            None,
+            None
+        ]
+    );
+}

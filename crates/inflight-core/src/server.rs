@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::HeaderName;
-use http::{Extensions, Method, Request, Response, StatusCode};
+use http::{Extensions, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -280,6 +280,15 @@ where
                 .cloned(),
             history_limit: self.table.history_limit(),
         });
+        // A gRPC request's route is its method, `/pkg.Service/Method` (gRPC is HTTP/2
+        // POSTs only, so other requests pay two comparisons, not a header lookup).
+        if req.version() == Version::HTTP_2
+            && req.method() == Method::POST
+            && let Some(entry) = &tracked.entry
+            && is_grpc(req.headers())
+        {
+            entry.set_route(req.uri().path().to_owned().into());
+        }
         if caller.is_some()
             && let Some(entry) = &tracked.entry
             && let Some(state) = trace::tracestate(req.headers())
@@ -317,6 +326,15 @@ where
         };
         ResponseFuture::new(inner, tracked, head_request, self.terminated_status)
     }
+}
+
+/// Whether the request is gRPC: `content-type: application/grpc`, alone or with a
+/// subtype (`application/grpc+proto`).
+fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.as_bytes().strip_prefix(b"application/grpc"))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"+") || rest.starts_with(b";"))
 }
 
 /// The client's address, when the server put one in the request extensions.
