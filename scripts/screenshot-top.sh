@@ -16,34 +16,10 @@ read -r api1 admin1 api2 admin2 <<<"${INFLIGHT_SCREENSHOT_PORTS:-3000 9084 3001 
 columns=120
 rows=30
 
-missing=()
-command -v tmux >/dev/null 2>&1 || missing+=(tmux)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-fc-list 2>/dev/null | grep -q "DejaVu Sans Mono" || missing+=(fonts-dejavu-core)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "screenshot-top: installing ${missing[*]}"
-  root=$([ "$(id -u)" -eq 0 ] || echo sudo)
-  $root apt-get update
-  $root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
-
-cargo build --release --example demo -p inflight
-cargo build --release -p inflight-cli
-target=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-demo=$target/release/examples/demo
-inflight=$target/release/inflight
-
-work=$(mktemp -d)
-socket=$work/tmux.sock
-pids=()
-cleanup() {
-  tmux -S "$socket" kill-server 2>/dev/null || true
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+name=screenshot-top
+# shellcheck source=scripts/screenshot-common.sh
+source scripts/screenshot-common.sh
+screenshot_setup
 
 # "api" answers within 5 s, so its requests come and go through every status; "worker"
 # is stuck behind an upstream that takes 45 s.
@@ -79,17 +55,4 @@ curl -s "http://127.0.0.1:$api2/fetch/4242" >/dev/null &
 pids+=($!)
 sleep 21
 sleep 1.5
-tmux -S "$socket" capture-pane -e -p -N -t top >"$work/top.ansi"
-tmux -S "$socket" capture-pane -p -t top
-
-python3 scripts/ansi_to_html.py "$columns" "$rows" <"$work/top.ansi" >"$work/top.html"
-size=$(python3 scripts/ansi_to_html.py --window-size "$columns" "$rows")
-mkdir -p "$(dirname "$output")"
-chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-  --disable-background-networking --disable-component-update --disable-sync \
-  --user-data-dir="$work/chromium" --hide-scrollbars --force-device-scale-factor=2 \
-  --window-size="$size" --screenshot="$output" "file://$work/top.html" 2>"$work/chromium.log" || {
-  cat "$work/chromium.log" >&2
-  exit 1
-}
-echo "screenshot-top: wrote $output"
+screenshot_take "$output"

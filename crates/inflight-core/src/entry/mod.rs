@@ -118,6 +118,27 @@ pub(crate) struct Start<'a> {
     pub(crate) history_limit: u16,
 }
 
+#[cfg(any(test, loom))]
+impl<'a> Start<'a> {
+    /// A plain inbound `GET uri` starting a trace: the request of the unit tests and the
+    /// loom models.
+    pub(crate) fn get(uri: &'a Uri, history_limit: u16) -> Start<'a> {
+        Start {
+            parent: 0,
+            trace: TraceContext::new_root(),
+            direction: Direction::Inbound,
+            method: &Method::GET,
+            uri,
+            version: Version::HTTP_11,
+            peer: None,
+            request_bytes: 0,
+            #[cfg(feature = "axum")]
+            matched_path: None,
+            history_limit,
+        }
+    }
+}
+
 impl Entry {
     #[inline]
     pub(crate) fn new(start: Start<'_>, now: Nanos) -> Entry {

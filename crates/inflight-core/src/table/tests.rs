@@ -1,22 +1,10 @@
-use http::{Method, Uri, Version};
+use http::Uri;
 
 use super::*;
 
 fn register(table: &Table) -> Tracked {
     let uri = Uri::from_static("/a");
-    table.register(Start {
-        parent: 0,
-        trace: crate::trace::TraceContext::new_root(),
-        direction: Direction::Inbound,
-        method: &Method::GET,
-        uri: &uri,
-        version: Version::HTTP_11,
-        peer: None,
-        request_bytes: 0,
-        #[cfg(feature = "axum")]
-        matched_path: None,
-        history_limit: table.history_limit(),
-    })
+    table.register(Start::get(&uri, table.history_limit()))
 }
 
 #[test]

@@ -1,26 +1,11 @@
-use http::{Method, StatusCode, Uri, Version};
+use http::{StatusCode, Uri};
 
 use super::*;
 use crate::entry::Start;
 
 fn entry(start: Nanos) -> Entry {
     let uri = Uri::from_static("/a");
-    Entry::new(
-        Start {
-            parent: 0,
-            trace: crate::trace::TraceContext::new_root(),
-            direction: Direction::Inbound,
-            method: &Method::GET,
-            uri: &uri,
-            version: Version::HTTP_11,
-            peer: None,
-            request_bytes: 0,
-            #[cfg(feature = "axum")]
-            matched_path: None,
-            history_limit: 64,
-        },
-        start,
-    )
+    Entry::new(Start::get(&uri, 64), start)
 }
 
 fn statuses(entry: &Entry, now: Nanos) -> Vec<(String, Nanos)> {

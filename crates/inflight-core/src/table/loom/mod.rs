@@ -15,7 +15,7 @@ use std::task::{Wake, Waker};
 
 use ::loom::sync::atomic::AtomicBool;
 use ::loom::thread;
-use http::{Method, Uri, Version};
+use http::Uri;
 
 use super::*;
 use crate::sync::Ordering::{Acquire, Release};
@@ -44,19 +44,7 @@ fn table(shards: usize) -> Table {
 
 fn start() -> Start<'static> {
     static URI: std::sync::OnceLock<Uri> = std::sync::OnceLock::new();
-    Start {
-        parent: 0,
-        trace: crate::trace::TraceContext::new_root(),
-        direction: Direction::Inbound,
-        method: &Method::GET,
-        uri: URI.get_or_init(|| Uri::from_static("/a")),
-        version: Version::HTTP_11,
-        peer: None,
-        request_bytes: 0,
-        #[cfg(feature = "axum")]
-        matched_path: None,
-        history_limit: 8,
-    }
+    Start::get(URI.get_or_init(|| Uri::from_static("/a")), 8)
 }
 
 fn register(table: &Table) -> Tracked {
