@@ -16,6 +16,7 @@ use std::task::Waker;
 use http::{Method, StatusCode, Uri, Version};
 
 use crate::clock::{self, Nanos};
+use crate::grpc::GrpcStatus;
 use crate::snapshot::Direction;
 use crate::status::StatusText;
 use crate::sync::Ordering::Relaxed;
@@ -51,7 +52,11 @@ pub(crate) struct Entry {
     pub(crate) direction: Direction,
     version: Version,
     method: MethodCode,
+    /// A gRPC call: its outcome is `grpc-status`, in trailers or trailers-only headers.
+    pub(crate) grpc: bool,
     history_limit: u16,
+    /// When the caller stops waiting (`grpc-timeout`), or 0 for no deadline.
+    deadline: Nanos,
     peer: Option<(IpAddr, u16)>,
     uri: UriText,
     #[cfg(feature = "axum")]
@@ -89,6 +94,8 @@ struct Detail {
     cancel_waiters: Vec<Waker>,
     /// The caller's `tracestate`, passed on to outbound calls.
     tracestate: Option<Box<str>>,
+    /// A gRPC call's failure (`grpc-status` not 0).
+    grpc_status: Option<GrpcStatus>,
 }
 
 pub(crate) struct PendingCall {
@@ -116,6 +123,10 @@ pub(crate) struct Start<'a> {
     #[cfg(feature = "axum")]
     pub(crate) matched_path: Option<axum::extract::MatchedPath>,
     pub(crate) history_limit: u16,
+    /// A gRPC call (see [`crate::grpc::is_call`]).
+    pub(crate) grpc: bool,
+    /// How long the caller waits (`grpc-timeout`).
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 #[cfg(any(test, loom))]
@@ -135,7 +146,18 @@ impl<'a> Start<'a> {
             #[cfg(feature = "axum")]
             matched_path: None,
             history_limit,
+            grpc: false,
+            timeout: None,
         }
+    }
+}
+
+/// The deadline of a request that started at `now` and may take `timeout`; 0 for none.
+#[inline]
+fn deadline(now: Nanos, timeout: Option<std::time::Duration>) -> Nanos {
+    match timeout {
+        None => 0,
+        Some(timeout) => now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX)),
     }
 }
 
@@ -158,7 +180,9 @@ impl Entry {
             direction: start.direction,
             version: start.version,
             method,
+            grpc: start.grpc,
             history_limit: start.history_limit,
+            deadline: deadline(now, start.timeout),
             peer: start.peer.map(|addr| (addr.ip(), addr.port())),
             uri: UriText::of(start.uri),
             #[cfg(feature = "axum")]
@@ -187,7 +211,9 @@ impl Entry {
         self.direction = start.direction;
         self.version = start.version;
         self.method = method;
+        self.grpc = start.grpc;
         self.history_limit = start.history_limit;
+        self.deadline = deadline(now, start.timeout);
         self.peer = start.peer.map(|addr| (addr.ip(), addr.port()));
         self.uri.assign(start.uri);
         #[cfg(feature = "axum")]
@@ -317,6 +343,16 @@ impl Entry {
     /// The caller's `tracestate`, if it sent one.
     pub(crate) fn tracestate(&self) -> Option<Box<str>> {
         self.detail().as_ref()?.tracestate.clone()
+    }
+
+    /// A gRPC call failed: kept for the record of how it ended.
+    pub(crate) fn set_grpc_status(&self, status: GrpcStatus) {
+        self.detail().get_or_insert_with(Box::default).grpc_status = Some(status);
+    }
+
+    /// The gRPC status the call failed with, if it did.
+    pub(crate) fn grpc_status(&self) -> Option<GrpcStatus> {
+        self.detail().as_ref()?.grpc_status.clone()
     }
 
     pub(crate) fn set_route(&self, route: Cow<'static, str>) {

@@ -27,6 +27,8 @@ pub(crate) struct Line<'a> {
         std::borrow::Cow<'static, str>,
     )],
     pub(crate) children: &'a [PendingCall],
+    /// Time to the caller's deadline, or past it (`true`).
+    pub(crate) deadline: Option<(bool, std::time::Duration)>,
 }
 
 impl Entry {
@@ -108,6 +110,15 @@ impl Entry {
             status_age: clock::between(status_since, view.now),
             attributes: detail.map_or(&[][..], |d| &d.attributes[..]),
             children: detail.map_or(&[][..], |d| &d.awaiting[..]),
+            deadline: (self.deadline != 0).then(|| {
+                let past = self.past_deadline(view.now);
+                let gap = if past {
+                    clock::between(self.deadline, view.now)
+                } else {
+                    clock::between(view.now, self.deadline)
+                };
+                (past, gap)
+            }),
         })
     }
 
@@ -235,6 +246,12 @@ impl Entry {
         }
     }
 
+    /// Whether the request is still running after its deadline.
+    #[inline]
+    pub(crate) fn past_deadline(&self, now: Nanos) -> bool {
+        self.deadline != 0 && now > self.deadline
+    }
+
     /// The target as received or sent, not redacted.
     pub(crate) fn raw_uri(&self) -> &str {
         self.uri.as_str()
@@ -312,6 +329,10 @@ impl Entry {
             cancel_requested: self.cancel_requested(),
             cancel_forbidden: self.cancel_forbidden(),
             control_message: detail.and_then(|d| d.control_message.clone()),
+            deadline: (self.deadline != 0).then(|| clock::between(self.start, self.deadline)),
+            past_deadline: self.past_deadline(now),
+            // Only the table knows whether the parent is still there.
+            orphan: false,
         }
     }
 }
