@@ -52,7 +52,9 @@ async fn grpc(req: Request<Incoming>, gate: Gate) -> Result<Response<Frames>, In
         "/demo.Demo/Missing" => response
             .header("grpc-status", "5")
             .header("grpc-message", "no such order")
-            .body(StreamBody::new(Box::pin(stream::empty()) as BoxStream<'static, _>)),
+            .body(StreamBody::new(
+                Box::pin(stream::empty()) as BoxStream<'static, _>
+            )),
         "/demo.Demo/Wait" => {
             gate.wait().await;
             response.body(message_then(trailers(&[("grpc-status", "0")])))
@@ -206,7 +208,11 @@ async fn grpc_timeout_is_a_deadline_shown_before_and_after_it_passes() {
     }
     for (side, table) in [("server", &server), ("client", &client)] {
         let entry = wait_for_table(table, "the deadline to pass", |snapshot| {
-            snapshot.entries.first().filter(|e| e.past_deadline).cloned()
+            snapshot
+                .entries
+                .first()
+                .filter(|e| e.past_deadline)
+                .cloned()
         })
         .await;
         assert!(entry.age >= entry.deadline.unwrap(), "{side}");
@@ -273,7 +279,10 @@ async fn a_call_whose_request_ended_is_an_orphan() {
     read_to_end(response.into_body()).await;
 
     let call = wait_for_table(&table, "the call alone", |snapshot| {
-        let only = snapshot.entries.first().filter(|_| snapshot.entries.len() == 1)?;
+        let only = snapshot
+            .entries
+            .first()
+            .filter(|_| snapshot.entries.len() == 1)?;
         (only.direction == Direction::Outbound).then(|| only.clone())
     })
     .await;

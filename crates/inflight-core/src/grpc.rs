@@ -85,9 +85,7 @@ pub(crate) fn is_grpc_post(method: &Method, headers: &HeaderMap) -> bool {
         && headers
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.as_bytes().strip_prefix(b"application/grpc"))
-            .is_some_and(|rest| {
-                rest.is_empty() || rest.starts_with(b"+") || rest.starts_with(b";")
-            })
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"+") || rest.starts_with(b";"))
 }
 
 /// The caller's `grpc-timeout` (`1*8DIGIT` and a unit of `H`, `M`, `S`, `m`, `u` or

@@ -12,10 +12,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::TrackedBody;
-use crate::grpc;
 use crate::current::{RequestHandle, enter};
 use crate::entry::Start;
 use crate::future::ResponseFuture;
+use crate::grpc;
 use crate::snapshot::Direction;
 use crate::table::Table;
 use crate::terminate;

@@ -55,8 +55,6 @@ pub(crate) struct Entry {
     /// A gRPC call: its outcome is `grpc-status`, in trailers or trailers-only headers.
     pub(crate) grpc: bool,
     history_limit: u16,
-    /// When the caller stops waiting (`grpc-timeout`), or 0 for no deadline.
-    deadline: Nanos,
     peer: Option<(IpAddr, u16)>,
     uri: UriText,
     #[cfg(feature = "axum")]
@@ -96,6 +94,9 @@ struct Detail {
     tracestate: Option<Box<str>>,
     /// A gRPC call's failure (`grpc-status` not 0).
     grpc_status: Option<GrpcStatus>,
+    /// When the caller stops waiting (`grpc-timeout`), or 0 for no deadline. Here, not
+    /// in the entry: only gRPC calls have one, and they have a detail anyway (their route).
+    deadline: Nanos,
 }
 
 pub(crate) struct PendingCall {
@@ -152,25 +153,31 @@ impl<'a> Start<'a> {
     }
 }
 
-/// The deadline of a request that started at `now` and may take `timeout`; 0 for none.
-#[inline]
-fn deadline(now: Nanos, timeout: Option<std::time::Duration>) -> Nanos {
-    match timeout {
-        None => 0,
-        Some(timeout) => now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX)),
+/// The detail a new request starts with: only for a method outside the standard set, or
+/// a deadline.
+fn initial_detail(
+    method: &Method,
+    code: MethodCode,
+    timeout: Option<std::time::Duration>,
+    now: Nanos,
+) -> Option<Box<Detail>> {
+    if code != MethodCode::Other && timeout.is_none() {
+        return None;
     }
+    Some(Box::new(Detail {
+        method: (code == MethodCode::Other).then(|| method.clone()),
+        deadline: timeout.map_or(0, |timeout| {
+            now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX))
+        }),
+        ..Detail::default()
+    }))
 }
 
 impl Entry {
     #[inline]
     pub(crate) fn new(start: Start<'_>, now: Nanos) -> Entry {
         let method = MethodCode::of(start.method);
-        let detail = (method == MethodCode::Other).then(|| {
-            Box::new(Detail {
-                method: Some(start.method.clone()),
-                ..Detail::default()
-            })
-        });
+        let detail = initial_detail(start.method, method, start.timeout, now);
         Entry {
             // The table names the entry by where it puts it.
             id: AtomicU64::new(0),
@@ -182,7 +189,6 @@ impl Entry {
             method,
             grpc: start.grpc,
             history_limit: start.history_limit,
-            deadline: deadline(now, start.timeout),
             peer: start.peer.map(|addr| (addr.ip(), addr.port())),
             uri: UriText::of(start.uri),
             #[cfg(feature = "axum")]
@@ -213,7 +219,6 @@ impl Entry {
         self.method = method;
         self.grpc = start.grpc;
         self.history_limit = start.history_limit;
-        self.deadline = deadline(now, start.timeout);
         self.peer = start.peer.map(|addr| (addr.ip(), addr.port()));
         self.uri.assign(start.uri);
         #[cfg(feature = "axum")]
@@ -238,13 +243,8 @@ impl Entry {
             .detail
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if detail.is_some() || method == MethodCode::Other {
-            *detail = (method == MethodCode::Other).then(|| {
-                Box::new(Detail {
-                    method: Some(start.method.clone()),
-                    ..Detail::default()
-                })
-            });
+        if detail.is_some() || method == MethodCode::Other || start.timeout.is_some() {
+            *detail = initial_detail(start.method, method, start.timeout, now);
         }
     }
 

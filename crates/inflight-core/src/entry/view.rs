@@ -110,12 +110,12 @@ impl Entry {
             status_age: clock::between(status_since, view.now),
             attributes: detail.map_or(&[][..], |d| &d.attributes[..]),
             children: detail.map_or(&[][..], |d| &d.awaiting[..]),
-            deadline: (self.deadline != 0).then(|| {
-                let past = self.past_deadline(view.now);
+            deadline: detail.filter(|d| d.deadline != 0).map(|d| {
+                let past = view.now > d.deadline;
                 let gap = if past {
-                    clock::between(self.deadline, view.now)
+                    clock::between(d.deadline, view.now)
                 } else {
-                    clock::between(view.now, self.deadline)
+                    clock::between(view.now, d.deadline)
                 };
                 (past, gap)
             }),
@@ -246,12 +246,6 @@ impl Entry {
         }
     }
 
-    /// Whether the request is still running after its deadline.
-    #[inline]
-    pub(crate) fn past_deadline(&self, now: Nanos) -> bool {
-        self.deadline != 0 && now > self.deadline
-    }
-
     /// The target as received or sent, not redacted.
     pub(crate) fn raw_uri(&self) -> &str {
         self.uri.as_str()
@@ -288,6 +282,7 @@ impl Entry {
                 .collect();
         }
         let route = detail.and_then(|d| d.route.as_deref().map(str::to_owned));
+        let deadline = detail.map(|d| d.deadline).filter(|at| *at != 0);
         #[cfg(feature = "axum")]
         let route = route.or_else(|| self.matched_path.as_ref().map(|p| p.as_str().to_owned()));
         let response_status = self.response_status();
@@ -329,8 +324,8 @@ impl Entry {
             cancel_requested: self.cancel_requested(),
             cancel_forbidden: self.cancel_forbidden(),
             control_message: detail.and_then(|d| d.control_message.clone()),
-            deadline: (self.deadline != 0).then(|| clock::between(self.start, self.deadline)),
-            past_deadline: self.past_deadline(now),
+            deadline: deadline.map(|at| clock::between(self.start, at)),
+            past_deadline: deadline.is_some_and(|at| now > at),
             // Only the table knows whether the parent is still there.
             orphan: false,
         }

@@ -288,7 +288,9 @@ impl Table {
             .map(|entry| entry.id)
             .collect();
         for entry in &mut entries {
-            entry.orphan = entry.parent.is_some_and(|parent| !requests.contains(&parent));
+            entry.orphan = entry
+                .parent
+                .is_some_and(|parent| !requests.contains(&parent));
         }
         Snapshot {
             taken_at: clock::wall(view.now),
