@@ -168,7 +168,7 @@ pub(crate) async fn ls(
                 .to_owned(),
                 ms(request.elapsed_ms),
                 ms(request.status_elapsed_ms),
-                request.status.clone(),
+                crate::render::status(request),
                 request.method.clone(),
                 request.uri.clone(),
                 attributes(request),
@@ -233,6 +233,17 @@ pub(crate) fn describe(endpoint: &Endpoint, request: &Request) -> String {
     field("idle", ms(request.idle_ms));
     if let Some(status) = request.response_status {
         field("response", status.to_string());
+    }
+    if let Some(deadline) = request.deadline_ms {
+        let state = if request.past_deadline {
+            "passed"
+        } else {
+            "not reached"
+        };
+        field("deadline", format!("{} after start ({state})", ms(deadline)));
+    }
+    if request.orphan {
+        field("orphan", "its request has ended; nobody waits for it".into());
     }
     if request.cancel_requested {
         field("cancel", "requested".into());

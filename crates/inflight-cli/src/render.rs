@@ -25,6 +25,29 @@ pub(crate) fn ms(milliseconds: f64) -> String {
     Elapsed(Duration::from_secs_f64(milliseconds.max(0.0) / 1000.0)).to_string()
 }
 
+/// A request's status with what its caller's wait adds, as the dump writes it:
+/// `awaiting headers, past deadline by 0.20s, orphan`.
+pub(crate) fn status(request: &inflight_core::wire::Request) -> String {
+    let mut text = request.status.clone();
+    if let Some(deadline) = request.deadline_ms {
+        let gap = (deadline - request.elapsed_ms).abs();
+        if request.past_deadline || deadline < request.elapsed_ms {
+            text.push_str(&format!(", past deadline by {}", ms(gap)));
+        } else {
+            text.push_str(&format!(", deadline in {}", ms(gap)));
+        }
+    }
+    if request.orphan {
+        text.push_str(", orphan");
+    }
+    text
+}
+
+/// Whether nobody waits for a request any more: past its deadline, or an orphan.
+pub(crate) fn unwaited(request: &inflight_core::wire::Request) -> bool {
+    request.past_deadline || request.orphan
+}
+
 /// A table printed with aligned columns.
 pub(crate) struct TextTable {
     headers: Vec<&'static str>,
@@ -99,5 +122,23 @@ mod tests {
             "HOST     ID  URL\na:1       7  /x\nbb:22  1234  /yy\n"
         );
         assert_eq!(ms(94_000.0), "1m34.00s");
+    }
+
+    #[test]
+    fn statuses_say_what_the_callers_wait_adds() {
+        let mut call = crate::fixtures::request(1, "outbound", 1, None);
+        call.status = "awaiting headers".into();
+        assert_eq!(status(&call), "awaiting headers");
+        call.deadline_ms = Some(1500.0);
+        assert_eq!(status(&call), "awaiting headers, deadline in 0.50s");
+        assert!(!unwaited(&call));
+        call.elapsed_ms = 1700.0;
+        call.past_deadline = true;
+        call.orphan = true;
+        assert_eq!(
+            status(&call),
+            "awaiting headers, past deadline by 0.20s, orphan"
+        );
+        assert!(unwaited(&call));
     }
 }

@@ -720,6 +720,8 @@ import { hops, timeline } from './trace.js';
     const tags = [];
     if (req.response_status != null) tags.push([`${req.response_status}`, req.response_status >= 500 ? 'code bad' : 'code']);
     if (req.cancel_requested) tags.push(['cancelling', 'cancel']);
+    if (req.past_deadline) tags.push(['past deadline', 'code bad']);
+    if (req.orphan) tags.push(['orphan', 'code bad']);
     const tagSig = JSON.stringify(tags);
     if (view.sig.tags !== tagSig) {
       view.sig.tags = tagSig;
@@ -883,7 +885,8 @@ import { hops, timeline } from './trace.js';
     if (live && detail.error) parts.push(el('p', { class: 'banner error', text: detail.error }));
     if (detail.finished) {
       const f = detail.finished;
-      parts.push(el('p', { class: `banner ${f.ending === 'completed' ? '' : 'error'}`, text: `${f.ending} at ${localTime(f.ended_at)} after ${duration(f.duration_ms)}` }));
+      const grpc = f.grpc_status == null ? '' : `, grpc-status ${f.grpc_status}${f.grpc_message ? `: ${f.grpc_message}` : ''}`;
+      parts.push(el('p', { class: `banner ${f.ending === 'completed' ? '' : 'error'}`, text: `${f.ending}${grpc} at ${localTime(f.ended_at)} after ${duration(f.duration_ms)}` }));
     }
     if (live && !detail.gone) {
       const ep = detail.ep;
@@ -913,6 +916,8 @@ import { hops, timeline } from './trace.js';
       ['status', req.status],
       ['in status', detail.finished ? null : inStatusNode],
       ['response', req.response_status],
+      ['deadline', req.deadline_ms == null ? null : `${duration(req.deadline_ms)} after start${req.past_deadline ? ', passed' : ''}`],
+      ['orphan', req.orphan ? 'its request has ended; nobody waits for it' : null],
       ['bytes', `${bytes(req.bytes_in)} in · ${bytes(req.bytes_out)} out`],
       ['idle', detail.finished ? null : idleNode],
       ['trace', req.trace_id ? el('button', { type: 'button', class: 'link trace-id', text: req.trace_id, title: 'its timeline across the endpoints', onclick: () => openTrace(req.trace_id) }) : null],
@@ -1091,7 +1096,7 @@ import { hops, timeline } from './trace.js';
           el('td', { class: 'method', text: req.method }),
           el('td', { class: 'target', text: req.uri }),
           el('td', { class: 'status', text: req.status }),
-          el('td', { class: 'message', text: req.control_message || '' }));
+          el('td', { class: 'message', text: error.grpc_status == null ? req.control_message || '' : `grpc-status ${error.grpc_status}${error.grpc_message ? `: ${error.grpc_message}` : ''}` }));
       });
     $('errors').tBodies[0].replaceChildren(...errorRows);
     $('errors-empty').hidden = errorRows.length > 0;

@@ -126,7 +126,7 @@ fn render(items: &[Listed<'_>], lines: &[Line]) -> String {
             item.service.to_owned(),
             direction(request).to_owned(),
             ms(request.elapsed_ms),
-            request.status.clone(),
+            crate::render::status(request),
             request.method.clone(),
             request.uri.clone(),
             if line.holding {

@@ -119,7 +119,7 @@ impl Row {
             self.endpoint.name,
             r.id,
             r.direction,
-            r.status,
+            crate::render::status(r),
             r.method,
             self.target()
         );

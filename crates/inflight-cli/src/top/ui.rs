@@ -176,9 +176,11 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
             }),
             Cell::from(Elapsed(age).to_string()).style(age_style(age)),
             Cell::from(Elapsed(row.status_age(now)).to_string()),
-            Cell::from(r.status.clone()).style(
+            Cell::from(crate::render::status(r)).style(
                 if r.cancel_requested || r.status.starts_with("terminating") {
                     Style::new().fg(Color::Magenta)
+                } else if crate::render::unwaited(r) {
+                    Style::new().fg(Color::Red)
                 } else {
                     Style::new()
                 },
