@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Response, StatusCode, Version};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use inflight::{InFlightLayer, TERMINATED_HEADER, Table, Terminated};
 use support::{
@@ -222,8 +222,9 @@ async fn terminate_before_head(
     message: Option<&str>,
 ) -> BeforeHead {
     let table = layer.table().clone();
+    // A body type without `Default`: the layer makes up its empty body without one.
     let never = service_fn(|_req: http::Request<Incoming>| {
-        std::future::pending::<Result<Response<Empty<Bytes>>, Infallible>>()
+        std::future::pending::<Result<Response<Ticker>, Infallible>>()
     });
     let (seen, mut extensions) = mpsc::unbounded_channel();
     let service = ServiceBuilder::new()
@@ -232,7 +233,7 @@ async fn terminate_before_head(
             response
         })
         .layer(layer)
-        .service(boxed(never));
+        .service(never);
     let addr = serve_both_versions(service).await;
     let call = tokio::spawn(client.request(get(format!("http://{addr}/never"))));
     let id = wait_for_table(&table, "the request to be listed", |snapshot| {

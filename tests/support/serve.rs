@@ -102,9 +102,6 @@ where
 }
 
 /// Serves `service` behind an `InFlightLayer` on `table`.
-///
-/// The layer makes up an empty `B::default()` body for a request terminated before its
-/// head, so the test bodies, which have no `Default`, go in a box that does, as axum's do.
 pub async fn serve_tracked<S, B>(table: &Table, service: S) -> SocketAddr
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
@@ -113,10 +110,11 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(boxed(service))).await
+    serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(service)).await
 }
 
-/// Boxes the response bodies of `service`, for layers that need a `Default` body.
+/// Boxes the response bodies of `service`: one body type for services that answer with
+/// several.
 pub fn boxed<S, B>(
     service: S,
 ) -> impl Service<

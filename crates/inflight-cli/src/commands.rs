@@ -240,10 +240,16 @@ pub(crate) fn describe(endpoint: &Endpoint, request: &Request) -> String {
         } else {
             "not reached"
         };
-        field("deadline", format!("{} after start ({state})", ms(deadline)));
+        field(
+            "deadline",
+            format!("{} after start ({state})", ms(deadline)),
+        );
     }
     if request.orphan {
-        field("orphan", "its request has ended; nobody waits for it".into());
+        field(
+            "orphan",
+            "its request has ended; nobody waits for it".into(),
+        );
     }
     if request.cancel_requested {
         field("cancel", "requested".into());

@@ -27,15 +27,26 @@ pin_project_lite::pin_project! {
     /// takes the truncated body for a whole one. Tell the two apart with
     /// `error.downcast_ref::<inflight::Terminated>()`.
     ///
-    /// A `TrackedBody` always holds a `B`: when a request is terminated before its head,
-    /// the response the layer makes up has `B::default()` as its body. The [`Default`]
-    /// `TrackedBody` is an untracked `B::default()`, which lets layers that make up
+    /// When a request is terminated before its head, the response the layer makes up has
+    /// an empty `TrackedBody` with no inner body at all, so the layer asks nothing of the
+    /// service's body type (no `Default`: a streaming body or a proxied hyper `Incoming`
+    /// works as well as axum's). Its accessors return an `Option` for that reason. The
+    /// [`Default`] `TrackedBody` is such an empty body, which lets layers that make up
     /// responses of their own, such as tower-http's `TimeoutLayer`, wrap
     /// [`InFlightLayer`](crate::InFlightLayer).
     pub struct TrackedBody<B> {
         #[pin]
-        inner: B,
+        inner: Inner<B>,
         state: State,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = InnerProj]
+    enum Inner<B> {
+        Body { #[pin] body: B },
+        // A made-up response's body.
+        Empty,
     }
 }
 
@@ -66,7 +77,15 @@ impl<B> TrackedBody<B> {
     /// A body that is not tracked (its request already ended).
     pub(crate) fn untracked(body: B) -> TrackedBody<B> {
         TrackedBody {
-            inner: body,
+            inner: Inner::Body { body },
+            state: State::Untracked,
+        }
+    }
+
+    /// An empty body, not tracked: a made-up response's.
+    pub(crate) fn empty() -> TrackedBody<B> {
+        TrackedBody {
+            inner: Inner::Empty,
             state: State::Untracked,
         }
     }
@@ -76,26 +95,36 @@ impl<B> TrackedBody<B> {
         matches!(self.state, State::Cut)
     }
 
-    /// The inner body.
-    pub fn get_ref(&self) -> &B {
-        &self.inner
+    /// The inner body; `None` for the empty body of a response the layer made up.
+    pub fn get_ref(&self) -> Option<&B> {
+        match &self.inner {
+            Inner::Body { body } => Some(body),
+            Inner::Empty => None,
+        }
     }
 
-    /// The inner body, mutably.
-    pub fn get_mut(&mut self) -> &mut B {
-        &mut self.inner
+    /// The inner body, mutably; `None` for a made-up response's body.
+    pub fn get_mut(&mut self) -> Option<&mut B> {
+        match &mut self.inner {
+            Inner::Body { body } => Some(body),
+            Inner::Empty => None,
+        }
     }
 
-    /// The inner body; its request ends as dropped early if it was still tracked.
-    pub fn into_inner(self) -> B {
-        self.inner
+    /// The inner body (`None` for a made-up response's); its request ends as dropped
+    /// early if it was still tracked.
+    pub fn into_inner(self) -> Option<B> {
+        match self.inner {
+            Inner::Body { body } => Some(body),
+            Inner::Empty => None,
+        }
     }
 }
 
-impl<B: Default> Default for TrackedBody<B> {
+impl<B> Default for TrackedBody<B> {
     /// An empty body that is not tracked.
     fn default() -> Self {
-        TrackedBody::untracked(B::default())
+        TrackedBody::empty()
     }
 }
 
@@ -112,7 +141,9 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
         let this = self.project();
-        let mut inner = this.inner;
+        let InnerProj::Body { body: mut inner } = this.inner.project() else {
+            return Poll::Ready(None);
+        };
         let state = match this.state {
             State::Tracking(state) => state,
             State::Untracked => return inner.poll_frame(cx).map_err(Into::into),
@@ -192,16 +223,16 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        match self.state {
-            State::Cut => true,
-            _ => self.inner.is_end_stream(),
+        match (&self.state, &self.inner) {
+            (State::Cut, _) | (_, Inner::Empty) => true,
+            (_, Inner::Body { body }) => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.state {
-            State::Cut => SizeHint::with_exact(0),
-            _ => self.inner.size_hint(),
+        match (&self.state, &self.inner) {
+            (State::Cut, _) | (_, Inner::Empty) => SizeHint::with_exact(0),
+            (_, Inner::Body { body }) => body.size_hint(),
         }
     }
 }
@@ -284,7 +315,7 @@ pub(crate) fn track_response<B: Body>(
         }
     }
     response.map(|body| TrackedBody {
-        inner: body,
+        inner: Inner::Body { body },
         state: State::Tracking(BodyState {
             tracked,
             remaining: expected.unwrap_or(UNKNOWN),

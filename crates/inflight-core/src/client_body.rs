@@ -53,7 +53,7 @@ impl<B> ClientBody<B> {
     /// response was made up), or while its body was read.
     pub fn get_ref(&self) -> Option<&B> {
         match &self.inner {
-            Inner::Body { body } => Some(body.get_ref()),
+            Inner::Body { body } => body.get_ref(),
             Inner::Empty => None,
         }
     }
@@ -61,7 +61,7 @@ impl<B> ClientBody<B> {
     /// The inner body, mutably; `None` if the call was terminated.
     pub fn get_mut(&mut self) -> Option<&mut B> {
         match &mut self.inner {
-            Inner::Body { body } => Some(body.get_mut()),
+            Inner::Body { body } => body.get_mut(),
             Inner::Empty => None,
         }
     }
@@ -70,7 +70,7 @@ impl<B> ClientBody<B> {
     /// dropped early: from here on the caller reads the body on its own.
     pub fn into_inner(self) -> Option<B> {
         match self.inner {
-            Inner::Body { body } => Some(body.into_inner()),
+            Inner::Body { body } => body.into_inner(),
             Inner::Empty => None,
         }
     }

@@ -162,7 +162,7 @@ impl<F> ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
-    B: Body + Default,
+    B: Body,
 {
     type Output = Result<Response<TrackedBody<B>>, E>;
 
@@ -172,9 +172,7 @@ where
             .poll_outcome(cx)
             .map_ok(|outcome| match outcome {
                 Outcome::Served(response) => response,
-                Outcome::Terminated(response) => {
-                    response.map(|()| TrackedBody::untracked(B::default()))
-                }
+                Outcome::Terminated(response) => response.map(|()| TrackedBody::empty()),
             })
     }
 }

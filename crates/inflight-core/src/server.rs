@@ -53,8 +53,8 @@ use crate::trace::{self, TraceContext};
 ///   [`terminated_status`](InFlightLayer::terminated_status) (`503 Service Unavailable`
 ///   by default), the operator's message in an `inflight-terminated` header
 ///   ([`TERMINATED_HEADER`](crate::TERMINATED_HEADER); `operator` when there is no
-///   message), an empty body (`ResBody::default()`, the one bound this adds, as
-///   tower-http's `TimeoutLayer` does), and [`Terminated`](crate::Terminated) in its
+///   message), an empty body (a [`TrackedBody`] without inner body: the layer asks
+///   nothing of the service's body type), and [`Terminated`](crate::Terminated) in its
 ///   extensions for the layers around this one;
 /// - **while the body is being sent**: the body's next poll returns a
 ///   [`Terminated`](crate::Terminated) error, so hyper closes an HTTP/1 connection
@@ -62,7 +62,7 @@ use crate::trace::{self, TraceContext};
 ///   complete: curl exits with an error, and HTTP clients report a failed body.
 ///
 /// # With tower-http's `TimeoutLayer`
-/// [`TrackedBody`] is [`Default`] when the inner body is, so the two stack either way.
+/// [`TrackedBody`] is [`Default`] (empty), so the two stack either way.
 /// With the timeout outside (applied after this layer), a request that times out is
 /// dropped, and ends in the table as [dropped early](crate::Ending::DroppedEarly). With
 /// the timeout inside, this layer sees the timeout's response, and the request ends as
@@ -248,8 +248,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for InFlight<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: Body,
-    // A request terminated before its head gets a made-up response with an empty body.
-    ResBody: Body + Default,
+    ResBody: Body,
 {
     type Response = Response<TrackedBody<ResBody>>;
     type Error = S::Error;
