@@ -3,7 +3,7 @@
 //! cut from this file (`tests/readme_snippets.rs` checks that they still are).
 //!
 //! ```text
-//! cargo run --example axum --features axum
+//! cargo run --example axum
 //! curl localhost:3000/fetch/7 &    # waits on a slow upstream for 5 s
 //! kill -USR1 <pid>                 # the dump, or: curl localhost:9084/requests
 //! ```

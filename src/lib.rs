@@ -35,8 +35,9 @@
 //! - `admin` (default): the [`admin`] port.
 //! - `metrics`: request durations and in-flight counts through the `metrics` facade.
 //! - `tracing`: the stuck-request watchdog also emits `tracing` events.
-//! - `axum`: routes from axum's `MatchedPath`, peers from `ConnectInfo`, and
-//!   [`RequestHandle`] as an extractor.
+//! - `axum` (default): routes from axum's `MatchedPath`, peers from `ConnectInfo`, and
+//!   [`RequestHandle`] as an extractor. Without it, a request has a route only when the
+//!   handler sets one with [`set_route`] (or it is a gRPC call, routed by its method).
 //! - `reqwest`: [`reqwest::InFlightMiddleware`] tracks the calls of a `reqwest` client
 //!   built with `reqwest-middleware`.
 
