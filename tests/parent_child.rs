@@ -157,6 +157,7 @@ async fn every_outbound_call_is_the_child_of_the_request_that_made_it() {
             entry.uri
         );
         assert_eq!(entry.status, "awaiting headers");
+        assert!(!entry.orphan, "call {} has its request", entry.id);
         assert!(entry.children.is_empty());
         children_by_index.entry(i).or_default().insert(entry.id);
     }

@@ -139,5 +139,10 @@ pub(crate) fn finished_request(finished: &Finished) -> WireFinished {
         ending: finished.ending.as_str().to_owned(),
         ended_at: rfc3339(finished.ended_at),
         duration_ms: millis(finished.duration),
+        grpc_status: finished.grpc_status.as_ref().map(|status| status.code),
+        grpc_message: finished
+            .grpc_status
+            .as_ref()
+            .and_then(|status| status.message.clone()),
     }
 }

@@ -42,6 +42,9 @@ pub(crate) fn request(id: u64, direction: &str, span: u64, parent_span: Option<u
         cancel_requested: false,
         cancel_forbidden: false,
         control_message: None,
+        deadline_ms: None,
+        past_deadline: false,
+        orphan: false,
     }
 }
 

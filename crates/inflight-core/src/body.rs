@@ -9,6 +9,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use crate::clock;
 use crate::current::enter;
+use crate::grpc;
 use crate::table::{Ending, Tracked};
 use crate::terminate::{self, BoxError};
 
@@ -56,6 +57,9 @@ struct BodyState {
     remaining: u64,
     /// Whether polling the body makes the request current (inbound only).
     enter: bool,
+    /// A gRPC call whose response headers already said it failed (trailers only, with a
+    /// body after all): it ends as failed however the body ends.
+    grpc_failed: bool,
 }
 
 impl<B> TrackedBody<B> {
@@ -144,8 +148,19 @@ where
                 }
                 return Poll::Pending;
             }
-            Poll::Ready(None) => Ending::Completed,
+            Poll::Ready(None) => state.completed(),
             Poll::Ready(Some(Err(_))) => Ending::BodyFailed,
+            Poll::Ready(Some(Ok(frame))) if frame.is_trailers() => {
+                // Trailers are the body's last frame; a gRPC call's outcome is in them.
+                if let (Some(entry), Some(trailers)) = (&state.tracked.entry, frame.trailers_ref())
+                    && entry.grpc
+                    && let Some(failure) = grpc::failure(trailers)
+                {
+                    entry.set_grpc_status(failure);
+                    state.grpc_failed = true;
+                }
+                state.completed()
+            }
             Poll::Ready(Some(Ok(frame))) => {
                 let mut sized_and_sent = false;
                 if let Some(data) = frame.data_ref() {
@@ -167,7 +182,7 @@ where
                     }
                     return polled.map_err(Into::into);
                 }
-                Ending::Completed
+                state.completed()
             }
         };
         if let State::Tracking(state) = std::mem::replace(this.state, State::Untracked) {
@@ -187,6 +202,17 @@ where
         match self.state {
             State::Cut => SizeHint::with_exact(0),
             _ => self.inner.size_hint(),
+        }
+    }
+}
+
+impl BodyState {
+    /// How the request ends when its body is over without an error.
+    fn completed(&self) -> Ending {
+        if self.grpc_failed {
+            Ending::Failed
+        } else {
+            Ending::Completed
         }
     }
 }
@@ -226,12 +252,25 @@ pub(crate) fn track_response<B: Body>(
         || status == StatusCode::NOT_MODIFIED
         || expected == Some(0)
         || response.body().is_end_stream();
+    // A gRPC call that fails at once answers with trailers only: `grpc-status` in the
+    // headers, usually with no body.
+    let grpc_failed = match &tracked.entry {
+        Some(entry) if entry.grpc => grpc::failure(response.headers()).map(|failure| {
+            entry.set_grpc_status(failure);
+        }),
+        _ => None,
+    }
+    .is_some();
     if bodyless {
         if let Some(entry) = &tracked.entry {
             // Kept for the record of how the request ended; no clock read needed.
             entry.response_head(status, 0);
         }
-        tracked.finish(Ending::Completed);
+        tracked.finish(if grpc_failed {
+            Ending::Failed
+        } else {
+            Ending::Completed
+        });
         return response.map(TrackedBody::untracked);
     }
     if let Some(entry) = &tracked.entry {
@@ -250,6 +289,7 @@ pub(crate) fn track_response<B: Body>(
             tracked,
             remaining: expected.unwrap_or(UNKNOWN),
             enter,
+            grpc_failed,
         }),
     })
 }

@@ -14,6 +14,7 @@ use crate::client_body::ClientBody;
 use crate::current::current_entry;
 use crate::entry::{Entry, Start};
 use crate::future::ClientResponseFuture;
+use crate::grpc;
 use crate::snapshot::Direction;
 use crate::table::Table;
 use crate::terminate;
@@ -245,6 +246,7 @@ where
             }
             _ => None,
         };
+        let grpc = grpc::is_grpc_post(req.method(), req.headers());
         let mut tracked = self.table.register(Start {
             parent: parent.as_ref().map_or(0, |entry| entry.id()),
             trace,
@@ -257,6 +259,12 @@ where
             #[cfg(feature = "axum")]
             matched_path: None,
             history_limit: self.table.history_limit(),
+            grpc,
+            timeout: if grpc {
+                grpc::timeout(req.headers())
+            } else {
+                None
+            },
         });
         if let (Some(parent), Some(entry)) = (parent, &tracked.entry) {
             parent.child_started(entry.id(), target(&req, self.target.as_ref()), entry.start);

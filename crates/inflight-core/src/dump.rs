@@ -9,10 +9,14 @@
 //!   #42 servicing GET "http://slownode:8484/blob/a1" for 1m33.98s [awaiting headers] trace=4bf92f3577b34da6a3ce929d0e0e4736
 //! ```
 //!
+//! After the status, a request with a caller's deadline (gRPC's `grpc-timeout`) shows
+//! `deadline in 0.40s` or `past deadline by 0.10s`, and an outbound call whose request has
+//! ended shows `orphan`.
+//!
 //! Each line ends with the request's W3C trace id, so the dumps of the services a request
 //! went through can be read side by side, and their logs searched.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::io;
 use std::time::Duration;
@@ -66,6 +70,18 @@ impl Table {
             .filter(|(_, entry)| entry.direction == Direction::Outbound && entry.parent != 0)
             .map(|(index, entry)| (entry.id(), index))
             .collect();
+        // Inbound requests in flight: a call whose request is not among them is an orphan.
+        let requests: HashSet<u64> = entries
+            .iter()
+            .flatten()
+            .filter(|entry| entry.direction == Direction::Inbound)
+            .map(|entry| entry.id())
+            .collect();
+        let orphan = |entry: &Entry| {
+            entry.direction == Direction::Outbound
+                && entry.parent != 0
+                && !requests.contains(&entry.parent)
+        };
         let mut mine = Vec::new();
         for direction in [Direction::Inbound, Direction::Outbound] {
             let count = if direction == Direction::Inbound {
@@ -85,8 +101,9 @@ impl Table {
                 };
                 buf.push_str("  ");
                 mine.clear();
+                let orphaned = orphan(entry);
                 entry.with_line(&view, |line| {
-                    write_entry_line(&mut buf, &line);
+                    write_entry_line(&mut buf, &line, orphaned);
                     if direction == Direction::Inbound {
                         mine.extend(line.children.iter().map(|call| call.child));
                     }
@@ -94,7 +111,7 @@ impl Table {
                 for child in mine.iter().filter_map(|id| children.get(id)) {
                     if let Some(child) = &entries[*child] {
                         buf.push_str("    ");
-                        child.with_line(&view, |line| write_entry_line(&mut buf, &line));
+                        child.with_line(&view, |line| write_entry_line(&mut buf, &line, false));
                     }
                 }
                 // Each entry is let go as soon as its own line is written, so the entries
@@ -113,7 +130,7 @@ impl Table {
     }
 }
 
-fn write_entry_line(buf: &mut String, line: &Line<'_>) {
+fn write_entry_line(buf: &mut String, line: &Line<'_>, orphan: bool) {
     write_line(
         buf,
         line.id,
@@ -128,11 +145,43 @@ fn write_entry_line(buf: &mut String, line: &Line<'_>) {
             Ok(())
         },
         line.status_age,
+        Waiting {
+            deadline: line.deadline,
+            orphan,
+        },
         line.attributes
             .iter()
             .map(|(k, v)| (k.as_ref(), v.as_ref())),
         line.trace_id,
     );
+}
+
+/// Whether anyone still waits for a request, as its dump line says after the status.
+struct Waiting {
+    /// Time to the caller's deadline, or past it (`true`).
+    deadline: Option<(bool, Duration)>,
+    /// An outbound call whose request has ended.
+    orphan: bool,
+}
+
+impl Waiting {
+    /// ` deadline in 0.40s`, ` past deadline by 0.10s`, ` orphan`.
+    fn write_to(&self, buf: &mut String) {
+        match self.deadline {
+            Some((false, left)) => {
+                buf.push_str(" deadline in ");
+                let _ = Elapsed(left).write_to(buf);
+            }
+            Some((true, over)) => {
+                buf.push_str(" past deadline by ");
+                let _ = Elapsed(over).write_to(buf);
+            }
+            None => {}
+        }
+        if self.orphan {
+            buf.push_str(" orphan");
+        }
+    }
 }
 
 /// `inflight: 2 inbound, 6 outbound in flight (pid 14765, up 3h12m)`
@@ -171,6 +220,16 @@ impl Snapshot {
                 entry.age,
                 |out| out.write_str(&entry.status),
                 entry.status_age,
+                Waiting {
+                    deadline: entry.deadline.map(|deadline| {
+                        if entry.past_deadline {
+                            (true, entry.age.saturating_sub(deadline))
+                        } else {
+                            (false, deadline.saturating_sub(entry.age))
+                        }
+                    }),
+                    orphan: entry.orphan,
+                },
                 entry
                     .attributes
                     .iter()
@@ -218,6 +277,7 @@ fn write_line<'a>(
     age: Duration,
     status: impl FnOnce(&mut String) -> fmt::Result,
     status_age: Duration,
+    waiting: Waiting,
     attributes: impl Iterator<Item = (&'a str, &'a str)>,
     trace: TraceId,
 ) {
@@ -238,6 +298,7 @@ fn write_line<'a>(
         let _ = Elapsed(status_age).write_to(buf);
     }
     buf.push(']');
+    waiting.write_to(buf);
     let mut attributes = attributes.peekable();
     if attributes.peek().is_some() {
         buf.push_str(" {");

@@ -36,6 +36,7 @@ mod dump;
 mod duration;
 mod entry;
 mod future;
+mod grpc;
 mod redact;
 mod server;
 #[cfg(feature = "signal")]
@@ -61,6 +62,7 @@ pub use current::{
 pub use dump::Elapsed;
 pub use duration::{ParseDurationError, parse_duration};
 pub use future::{ClientResponseFuture, ResponseFuture};
+pub use grpc::GrpcStatus;
 pub use redact::DEFAULT_SENSITIVE_PARAMS;
 pub use server::{InFlight, InFlightLayer};
 #[cfg(feature = "signal")]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::HeaderName;
-use http::{Extensions, Method, Request, Response, StatusCode, Version};
+use http::{Extensions, Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -15,6 +15,7 @@ use crate::body::TrackedBody;
 use crate::current::{RequestHandle, enter};
 use crate::entry::Start;
 use crate::future::ResponseFuture;
+use crate::grpc;
 use crate::snapshot::Direction;
 use crate::table::Table;
 use crate::terminate;
@@ -264,6 +265,9 @@ where
         } else {
             None
         };
+        // gRPC is HTTP/2 POSTs only: other requests pay two comparisons, not a header
+        // lookup.
+        let grpc = grpc::is_call(req.version(), req.method(), req.headers());
         let mut tracked = self.table.register(Start {
             parent: 0,
             trace: caller.map_or_else(TraceContext::new_root, |caller| caller.child()),
@@ -279,14 +283,15 @@ where
                 .get::<axum::extract::MatchedPath>()
                 .cloned(),
             history_limit: self.table.history_limit(),
+            grpc,
+            timeout: if grpc {
+                grpc::timeout(req.headers())
+            } else {
+                None
+            },
         });
-        // A gRPC request's route is its method, `/pkg.Service/Method` (gRPC is HTTP/2
-        // POSTs only, so other requests pay two comparisons, not a header lookup).
-        if req.version() == Version::HTTP_2
-            && req.method() == Method::POST
-            && let Some(entry) = &tracked.entry
-            && is_grpc(req.headers())
-        {
+        // A gRPC request's route is its method, `/pkg.Service/Method`.
+        if grpc && let Some(entry) = &tracked.entry {
             entry.set_route(req.uri().path().to_owned().into());
         }
         if caller.is_some()
@@ -326,15 +331,6 @@ where
         };
         ResponseFuture::new(inner, tracked, head_request, self.terminated_status)
     }
-}
-
-/// Whether the request is gRPC: `content-type: application/grpc`, alone or with a
-/// subtype (`application/grpc+proto`).
-fn is_grpc(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|value| value.as_bytes().strip_prefix(b"application/grpc"))
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"+") || rest.starts_with(b";"))
 }
 
 /// The client's address, when the server put one in the request extensions.

@@ -137,6 +137,14 @@ pub struct EntrySnapshot {
     pub cancel_forbidden: bool,
     /// What the operator said when cancelling or terminating.
     pub control_message: Option<String>,
+    /// How long after its start the caller stops waiting: a gRPC call's `grpc-timeout`.
+    pub deadline: Option<Duration>,
+    /// Still in flight after its [`deadline`](EntrySnapshot::deadline): whoever asked has
+    /// given up by now, so the work is wasted unless something else needs it.
+    pub past_deadline: bool,
+    /// Nobody waits for it any more: an outbound call whose inbound request has ended (a
+    /// call made from a task the request spawned, say).
+    pub orphan: bool,
 }
 
 /// One entry of a request's status history.

@@ -98,6 +98,16 @@ pub struct Request {
     pub cancel_forbidden: bool,
     /// What the operator said when cancelling or terminating.
     pub control_message: Option<String>,
+    /// Milliseconds after its start at which its caller stops waiting (a gRPC call's
+    /// `grpc-timeout`); `None` without a deadline.
+    #[serde(default)]
+    pub deadline_ms: Option<f64>,
+    /// Still in flight after its deadline.
+    #[serde(default)]
+    pub past_deadline: bool,
+    /// Nobody waits for it any more: an outbound call whose inbound request has ended.
+    #[serde(default)]
+    pub orphan: bool,
 }
 
 /// One status transition.
@@ -186,6 +196,12 @@ pub struct FinishedRequest {
     pub ended_at: String,
     /// How long it took, in milliseconds.
     pub duration_ms: f64,
+    /// A gRPC call that ended `failed` with a `grpc-status` other than 0: the code.
+    #[serde(default)]
+    pub grpc_status: Option<u32>,
+    /// ... and its `grpc-message`, percent-decoded.
+    #[serde(default)]
+    pub grpc_message: Option<String>,
 }
 
 /// `GET /traces/{id}`: what this process knows of one trace.
@@ -335,6 +351,9 @@ impl Request {
             cancel_requested: entry.cancel_requested,
             cancel_forbidden: entry.cancel_forbidden,
             control_message: entry.control_message.clone(),
+            deadline_ms: entry.deadline.map(millis),
+            past_deadline: entry.past_deadline,
+            orphan: entry.orphan,
         }
     }
 }

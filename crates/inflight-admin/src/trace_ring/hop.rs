@@ -117,10 +117,15 @@ impl Compact {
                 cancel_requested: false,
                 cancel_forbidden: false,
                 control_message: None,
+                deadline_ms: None,
+                past_deadline: false,
+                orphan: false,
             },
             ending: Ending::Completed.as_str().to_owned(),
             ended_at: rfc3339(self.ended_at),
             duration_ms: millis(self.duration),
+            grpc_status: None,
+            grpc_message: None,
         }
     }
 }

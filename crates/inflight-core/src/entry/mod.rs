@@ -16,6 +16,7 @@ use std::task::Waker;
 use http::{Method, StatusCode, Uri, Version};
 
 use crate::clock::{self, Nanos};
+use crate::grpc::GrpcStatus;
 use crate::snapshot::Direction;
 use crate::status::StatusText;
 use crate::sync::Ordering::Relaxed;
@@ -51,6 +52,8 @@ pub(crate) struct Entry {
     pub(crate) direction: Direction,
     version: Version,
     method: MethodCode,
+    /// A gRPC call: its outcome is `grpc-status`, in trailers or trailers-only headers.
+    pub(crate) grpc: bool,
     history_limit: u16,
     peer: Option<(IpAddr, u16)>,
     uri: UriText,
@@ -89,6 +92,11 @@ struct Detail {
     cancel_waiters: Vec<Waker>,
     /// The caller's `tracestate`, passed on to outbound calls.
     tracestate: Option<Box<str>>,
+    /// A gRPC call's failure (`grpc-status` not 0).
+    grpc_status: Option<GrpcStatus>,
+    /// When the caller stops waiting (`grpc-timeout`), or 0 for no deadline. Here, not
+    /// in the entry: only gRPC calls have one, and they have a detail anyway (their route).
+    deadline: Nanos,
 }
 
 pub(crate) struct PendingCall {
@@ -116,6 +124,10 @@ pub(crate) struct Start<'a> {
     #[cfg(feature = "axum")]
     pub(crate) matched_path: Option<axum::extract::MatchedPath>,
     pub(crate) history_limit: u16,
+    /// A gRPC call (see [`crate::grpc::is_call`]).
+    pub(crate) grpc: bool,
+    /// How long the caller waits (`grpc-timeout`).
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 #[cfg(any(test, loom))]
@@ -135,20 +147,37 @@ impl<'a> Start<'a> {
             #[cfg(feature = "axum")]
             matched_path: None,
             history_limit,
+            grpc: false,
+            timeout: None,
         }
     }
+}
+
+/// The detail a new request starts with: only for a method outside the standard set, or
+/// a deadline.
+fn initial_detail(
+    method: &Method,
+    code: MethodCode,
+    timeout: Option<std::time::Duration>,
+    now: Nanos,
+) -> Option<Box<Detail>> {
+    if code != MethodCode::Other && timeout.is_none() {
+        return None;
+    }
+    Some(Box::new(Detail {
+        method: (code == MethodCode::Other).then(|| method.clone()),
+        deadline: timeout.map_or(0, |timeout| {
+            now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX))
+        }),
+        ..Detail::default()
+    }))
 }
 
 impl Entry {
     #[inline]
     pub(crate) fn new(start: Start<'_>, now: Nanos) -> Entry {
         let method = MethodCode::of(start.method);
-        let detail = (method == MethodCode::Other).then(|| {
-            Box::new(Detail {
-                method: Some(start.method.clone()),
-                ..Detail::default()
-            })
-        });
+        let detail = initial_detail(start.method, method, start.timeout, now);
         Entry {
             // The table names the entry by where it puts it.
             id: AtomicU64::new(0),
@@ -158,6 +187,7 @@ impl Entry {
             direction: start.direction,
             version: start.version,
             method,
+            grpc: start.grpc,
             history_limit: start.history_limit,
             peer: start.peer.map(|addr| (addr.ip(), addr.port())),
             uri: UriText::of(start.uri),
@@ -187,6 +217,7 @@ impl Entry {
         self.direction = start.direction;
         self.version = start.version;
         self.method = method;
+        self.grpc = start.grpc;
         self.history_limit = start.history_limit;
         self.peer = start.peer.map(|addr| (addr.ip(), addr.port()));
         self.uri.assign(start.uri);
@@ -212,13 +243,8 @@ impl Entry {
             .detail
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if detail.is_some() || method == MethodCode::Other {
-            *detail = (method == MethodCode::Other).then(|| {
-                Box::new(Detail {
-                    method: Some(start.method.clone()),
-                    ..Detail::default()
-                })
-            });
+        if detail.is_some() || method == MethodCode::Other || start.timeout.is_some() {
+            *detail = initial_detail(start.method, method, start.timeout, now);
         }
     }
 
@@ -317,6 +343,16 @@ impl Entry {
     /// The caller's `tracestate`, if it sent one.
     pub(crate) fn tracestate(&self) -> Option<Box<str>> {
         self.detail().as_ref()?.tracestate.clone()
+    }
+
+    /// A gRPC call failed: kept for the record of how it ended.
+    pub(crate) fn set_grpc_status(&self, status: GrpcStatus) {
+        self.detail().get_or_insert_with(Box::default).grpc_status = Some(status);
+    }
+
+    /// The gRPC status the call failed with, if it did.
+    pub(crate) fn grpc_status(&self) -> Option<GrpcStatus> {
+        self.detail().as_ref()?.grpc_status.clone()
     }
 
     pub(crate) fn set_route(&self, route: Cow<'static, str>) {

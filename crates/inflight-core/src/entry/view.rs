@@ -27,6 +27,8 @@ pub(crate) struct Line<'a> {
         std::borrow::Cow<'static, str>,
     )],
     pub(crate) children: &'a [PendingCall],
+    /// Time to the caller's deadline, or past it (`true`).
+    pub(crate) deadline: Option<(bool, std::time::Duration)>,
 }
 
 impl Entry {
@@ -108,6 +110,15 @@ impl Entry {
             status_age: clock::between(status_since, view.now),
             attributes: detail.map_or(&[][..], |d| &d.attributes[..]),
             children: detail.map_or(&[][..], |d| &d.awaiting[..]),
+            deadline: detail.filter(|d| d.deadline != 0).map(|d| {
+                let past = view.now > d.deadline;
+                let gap = if past {
+                    clock::between(d.deadline, view.now)
+                } else {
+                    clock::between(view.now, d.deadline)
+                };
+                (past, gap)
+            }),
         })
     }
 
@@ -271,6 +282,7 @@ impl Entry {
                 .collect();
         }
         let route = detail.and_then(|d| d.route.as_deref().map(str::to_owned));
+        let deadline = detail.map(|d| d.deadline).filter(|at| *at != 0);
         #[cfg(feature = "axum")]
         let route = route.or_else(|| self.matched_path.as_ref().map(|p| p.as_str().to_owned()));
         let response_status = self.response_status();
@@ -312,6 +324,10 @@ impl Entry {
             cancel_requested: self.cancel_requested(),
             cancel_forbidden: self.cancel_forbidden(),
             control_message: detail.and_then(|d| d.control_message.clone()),
+            deadline: deadline.map(|at| clock::between(self.start, at)),
+            past_deadline: deadline.is_some_and(|at| now > at),
+            // Only the table knows whether the parent is still there.
+            orphan: false,
         }
     }
 }

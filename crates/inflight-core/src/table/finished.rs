@@ -14,7 +14,7 @@ pub struct Totals {
     pub started: u64,
     /// Ended with the response complete (body at end of stream, or a response without body).
     pub completed: u64,
-    /// The service returned an error instead of a response.
+    /// The service returned an error instead of a response, or a gRPC call failed.
     pub failed: u64,
     /// The response body returned an error.
     pub body_failed: u64,
@@ -61,7 +61,9 @@ impl Totals {
 pub enum Ending {
     /// The response is complete: its body reached end of stream, or it had none.
     Completed = 0,
-    /// The service returned an error instead of a response.
+    /// The service returned an error instead of a response, or a gRPC call ended with a
+    /// `grpc-status` other than 0 (see
+    /// [`FinishedRequest::grpc_status`](crate::FinishedRequest::grpc_status)).
     Failed = 1,
     /// The response body returned an error.
     BodyFailed = 2,
@@ -106,6 +108,8 @@ pub struct Finished {
     pub ended_at: SystemTime,
     /// How long it was in flight.
     pub duration: Duration,
+    /// For a gRPC call that failed with a `grpc-status`: its code and message.
+    pub grpc_status: Option<crate::GrpcStatus>,
 }
 
 /// Why [`Table::terminate`](crate::Table::terminate) or [`Table::cancel`](crate::Table::cancel) did nothing.

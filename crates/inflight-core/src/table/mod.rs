@@ -10,6 +10,7 @@
 //! - `control`: terminate and cancel by id.
 //! - `builder`: settings.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -276,21 +277,35 @@ impl Table {
 
     fn snapshot_of(&self, entries: Vec<Arc<Entry>>, history: bool) -> Snapshot {
         let view = self.view();
+        let mut entries: Vec<EntrySnapshot> = entries
+            .iter()
+            .map(|entry| entry.snapshot(&view, history))
+            .collect();
+        // A request is older than its calls, so one in flight is in this list too.
+        let requests: HashSet<u64> = entries
+            .iter()
+            .filter(|entry| entry.direction == Direction::Inbound)
+            .map(|entry| entry.id)
+            .collect();
+        for entry in &mut entries {
+            entry.orphan = entry
+                .parent
+                .is_some_and(|parent| !requests.contains(&parent));
+        }
         Snapshot {
             taken_at: clock::wall(view.now),
             pid: std::process::id(),
             uptime: clock::uptime(),
-            entries: entries
-                .iter()
-                .map(|entry| entry.snapshot(&view, history))
-                .collect(),
+            entries,
         }
     }
 
     /// One request with its full status history, if it is in flight.
     pub fn get(&self, id: u64) -> Option<EntrySnapshot> {
         let entry = self.find(id)?;
-        Some(entry.snapshot(&self.view(), true))
+        let mut snapshot = entry.snapshot(&self.view(), true);
+        snapshot.orphan = entry.parent != 0 && self.find(entry.parent).is_none();
+        Some(snapshot)
     }
 
     /// A handle on a request in flight, to set its status or attributes from elsewhere.

@@ -10,6 +10,7 @@ use super::finished::{Ending, Finished};
 use super::slots::{FINISHED_PER_SHARD, FinishedRaw, SPARES_PER_SHARD};
 use crate::clock::{self, Nanos};
 use crate::entry::{Entry, View};
+use crate::grpc::GrpcStatus;
 use crate::snapshot::Direction;
 use crate::status::StatusText;
 use crate::sync::{Arc, Ordering};
@@ -109,6 +110,15 @@ impl FinishedRequest<'_> {
         self.entry.response_status()
     }
 
+    /// The gRPC status a gRPC call ended with, if it failed with one (its
+    /// [`ending`](FinishedRequest::ending) is then [`Ending::Failed`]).
+    pub fn grpc_status(&self) -> Option<GrpcStatus> {
+        if !self.entry.grpc || self.ending != Ending::Failed {
+            return None;
+        }
+        self.entry.grpc_status()
+    }
+
     /// Calls `f` with each status the request had and how long it had it, oldest first;
     /// `buf` is the scratch space the status is written into.
     pub fn for_each_status(&self, buf: &mut String, mut f: impl FnMut(&str, Duration)) {
@@ -132,6 +142,7 @@ impl FinishedRequest<'_> {
             entry,
             ending: self.ending,
             ended_at: clock::wall(self.ended_at),
+            grpc_status: self.grpc_status(),
         }
     }
 }

@@ -39,6 +39,9 @@ fn request(
         cancel_requested: false,
         cancel_forbidden: false,
         control_message: None,
+        deadline_ms: None,
+        past_deadline: false,
+        orphan: false,
     }
 }
 

@@ -36,6 +36,8 @@ fn ended(request: Request, millis: u32, ending: &str, status: u16) -> FinishedRe
         ending: ending.into(),
         ended_at: format!("2026-11-29T20:00:00.{millis:03}Z"),
         duration_ms: f64::from(millis - started),
+        grpc_status: None,
+        grpc_message: None,
     }
 }
 
