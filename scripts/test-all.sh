@@ -39,6 +39,13 @@ if ! command -v h2load >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nghttp2-client
 fi
 
+# tonic's code generator needs protoc (tests/tonic_codegen.rs): Debian's protobuf-compiler.
+if ! command -v protoc >/dev/null 2>&1; then
+  echo "test-all: installing protobuf-compiler (protoc)"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends protobuf-compiler
+fi
+
 # The admin-port tests scrape the demo with a real Prometheus (tests/admin_prometheus.rs,
 # Debian's package; tests/cli_fleet.rs finds admin ports through its targets API) and
 # fuzz its API with schemathesis (tests/admin_schemathesis.rs, from PyPI, the version

@@ -1,6 +1,6 @@
 //! The README's Rust snippets are cut from the examples, which CI builds: each snippet,
 //! split at `// ...` lines, must appear line for line (indentation aside) in one of
-//! `examples/*.rs`, so a snippet cannot drift from code that compiles.
+//! `examples/**/*.rs`, so a snippet cannot drift from code that compiles.
 
 use std::path::Path;
 
@@ -47,11 +47,17 @@ fn every_readme_snippet_is_in_an_example() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     let mut examples = Vec::new();
-    for entry in std::fs::read_dir(root.join("examples")).expect("examples/") {
-        let path = entry.expect("an entry").path();
-        if path.extension().is_some_and(|ext| ext == "rs") {
-            let text = std::fs::read_to_string(&path).expect("an example");
-            examples.push((path, text));
+    let mut dirs = vec![root.join("examples")];
+    // An example of several files lives in a folder of its own (`examples/tonic/`).
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("an examples folder") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let text = std::fs::read_to_string(&path).expect("an example");
+                examples.push((path, text));
+            }
         }
     }
     let blocks = rust_blocks(&readme);
