@@ -205,7 +205,8 @@ async fn both_show_deadline(setup: &Setup, timeout: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tonic_channel_ends_a_call_at_its_deadline() {
     let mut setup = harness::start_with(Serve::Hyper, Call::Channel).await;
-    let timeout = Duration::from_millis(500);
+    // Long enough for a loaded machine to see both entries before the deadline ends them.
+    let timeout = Duration::from_secs(3);
     let call = get_with_deadline(&setup, timeout);
     both_show_deadline(&setup, timeout).await;
 
@@ -228,7 +229,8 @@ async fn tonic_channel_ends_a_call_at_its_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tonic_server_ends_a_request_at_its_deadline() {
     let mut setup = harness::start_with(Serve::Tonic, Call::Hyper).await;
-    let timeout = Duration::from_millis(500);
+    // Long enough for a loaded machine to see both entries before the deadline ends them.
+    let timeout = Duration::from_secs(3);
     let call = get_with_deadline(&setup, timeout);
     both_show_deadline(&setup, timeout).await;
 
