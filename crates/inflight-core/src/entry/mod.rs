@@ -9,11 +9,11 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::Waker;
 
-use http::{Method, StatusCode, Uri, Version};
+use http::{Method, StatusCode, Version};
 
 use crate::clock::{self, Nanos};
 use crate::grpc::GrpcStatus;
@@ -24,9 +24,12 @@ use crate::sync::{AtomicU8, AtomicU16, AtomicU64, Mutex, MutexGuard, SetUnshared
 use crate::trace::TraceContext;
 
 mod control;
+mod start;
 mod uri;
 mod view;
 
+pub(crate) use start::Start;
+use start::initial_detail;
 use uri::{MethodCode, UriText};
 pub(crate) use view::{Line, View};
 
@@ -109,68 +112,6 @@ pub(crate) struct PendingCall {
 struct Transition {
     at: Nanos,
     status: StatusText,
-}
-
-/// What the layers know about a request when it starts.
-pub(crate) struct Start<'a> {
-    pub(crate) parent: u64,
-    pub(crate) trace: TraceContext,
-    pub(crate) direction: Direction,
-    pub(crate) method: &'a Method,
-    pub(crate) uri: &'a Uri,
-    pub(crate) version: Version,
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) request_bytes: u64,
-    #[cfg(feature = "axum")]
-    pub(crate) matched_path: Option<axum::extract::MatchedPath>,
-    pub(crate) history_limit: u16,
-    /// A gRPC call (see [`crate::grpc::is_call`]).
-    pub(crate) grpc: bool,
-    /// How long the caller waits (`grpc-timeout`).
-    pub(crate) timeout: Option<std::time::Duration>,
-}
-
-#[cfg(any(test, loom))]
-impl<'a> Start<'a> {
-    /// A plain inbound `GET uri` starting a trace: the request of the unit tests and the
-    /// loom models.
-    pub(crate) fn get(uri: &'a Uri, history_limit: u16) -> Start<'a> {
-        Start {
-            parent: 0,
-            trace: TraceContext::new_root(),
-            direction: Direction::Inbound,
-            method: &Method::GET,
-            uri,
-            version: Version::HTTP_11,
-            peer: None,
-            request_bytes: 0,
-            #[cfg(feature = "axum")]
-            matched_path: None,
-            history_limit,
-            grpc: false,
-            timeout: None,
-        }
-    }
-}
-
-/// The detail a new request starts with: only for a method outside the standard set, or
-/// a deadline.
-fn initial_detail(
-    method: &Method,
-    code: MethodCode,
-    timeout: Option<std::time::Duration>,
-    now: Nanos,
-) -> Option<Box<Detail>> {
-    if code != MethodCode::Other && timeout.is_none() {
-        return None;
-    }
-    Some(Box::new(Detail {
-        method: (code == MethodCode::Other).then(|| method.clone()),
-        deadline: timeout.map_or(0, |timeout| {
-            now.saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX))
-        }),
-        ..Detail::default()
-    }))
 }
 
 impl Entry {
