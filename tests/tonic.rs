@@ -50,16 +50,35 @@ async fn unary_call_is_listed_by_method_and_target_on_both_sides() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_stream_is_in_flight_until_its_trailers() {
-    let mut setup = harness::start().await;
+/// Opens a `Watch` stream.
+async fn watch(setup: &mut Setup) -> tonic::Streaming<Event> {
     let request = WatchRequest::default();
-    let mut stream = setup
+    setup
         .client
         .watch(request)
         .await
         .expect("a stream")
-        .into_inner();
+        .into_inner()
+}
+
+/// Opens a `Watch` stream and reads its first event.
+async fn watch_first_event(setup: &mut Setup) -> tonic::Streaming<Event> {
+    let mut stream = watch(setup).await;
+    setup
+        .events
+        .send(Ok(Event { seq: 0 }))
+        .expect("the handler");
+    assert_eq!(
+        stream.message().await.expect("an event"),
+        Some(Event { seq: 0 })
+    );
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_stream_is_in_flight_until_its_trailers() {
+    let mut setup = harness::start().await;
+    let mut stream = watch(&mut setup).await;
 
     for seq in 0..3 {
         setup.events.send(Ok(Event { seq })).expect("the handler");
@@ -90,21 +109,7 @@ async fn server_stream_is_in_flight_until_its_trailers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_the_client_drops_ends_dropped_early_on_both_sides() {
     let mut setup = harness::start().await;
-    let request = WatchRequest::default();
-    let mut stream = setup
-        .client
-        .watch(request)
-        .await
-        .expect("a stream")
-        .into_inner();
-    setup
-        .events
-        .send(Ok(Event { seq: 0 }))
-        .expect("the handler");
-    assert_eq!(
-        stream.message().await.expect("an event"),
-        Some(Event { seq: 0 })
-    );
+    let mut stream = watch_first_event(&mut setup).await;
 
     // The client's body goes away mid-stream; the server sees its stream reset.
     drop(stream);
@@ -147,21 +152,7 @@ async fn a_unary_error_status_fails_both_sides() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mid_stream_error_status_fails_both_sides() {
     let mut setup = harness::start().await;
-    let request = WatchRequest::default();
-    let mut stream = setup
-        .client
-        .watch(request)
-        .await
-        .expect("a stream")
-        .into_inner();
-    setup
-        .events
-        .send(Ok(Event { seq: 0 }))
-        .expect("the handler");
-    assert_eq!(
-        stream.message().await.expect("an event"),
-        Some(Event { seq: 0 })
-    );
+    let mut stream = watch_first_event(&mut setup).await;
 
     // After data, the status can only come in the trailers.
     let error = Status::unavailable("db down");
