@@ -109,7 +109,7 @@ async fn server_stream_is_in_flight_until_its_trailers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_the_client_drops_ends_dropped_early_on_both_sides() {
     let mut setup = harness::start().await;
-    let mut stream = watch_first_event(&mut setup).await;
+    let stream = watch_first_event(&mut setup).await;
 
     // The client's body goes away mid-stream; the server sees its stream reset.
     drop(stream);
