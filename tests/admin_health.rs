@@ -80,6 +80,7 @@ async fn assert_transitions_stay(admin: &Http, seen: &Transitions, expected: &[b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_when_more_inbound_requests_than_the_limit() {
+    let before_start = std::time::Instant::now();
     let (api, admin, gate, seen, _handle) = service(|server| {
         server
             .busy_when_inbound_above(1)
@@ -98,7 +99,13 @@ async fn busy_when_more_inbound_requests_than_the_limit() {
         free["rustc"].as_str().unwrap().starts_with("rustc "),
         "{free}"
     );
-    assert!(free["uptime_seconds"].as_f64().unwrap() >= 0.0);
+    // Up since this test started it, and not a moment longer.
+    let uptime = free["uptime_seconds"].as_f64().unwrap();
+    assert!(
+        uptime > 0.0 && uptime <= before_start.elapsed().as_secs_f64(),
+        "uptime {uptime}s, the test started {:?} ago",
+        before_start.elapsed()
+    );
     assert_eq!(free["inbound"], 0);
     assert_eq!(free["outbound"], 0);
     assert_eq!(free["oldest_inbound_ms"], Value::Null);

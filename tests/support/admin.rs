@@ -457,63 +457,40 @@ fn runs(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|status| status.success())
 }
 
-/// Runs an install command, failing the test with its output if it fails.
-fn install(program: &str, args: &[&str]) {
-    eprintln!("installing: {program} {}", args.join(" "));
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {program}: {error}"));
-    assert!(
-        output.status.success(),
-        "{program} {} failed:\n{}\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// The schemathesis version the tests use (scripts/test-all.sh installs the same).
 pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
-/// The command that runs schemathesis, installing it from PyPI when it is missing.
+/// The command that runs schemathesis. Tests install nothing: scripts/test-all.sh does,
+/// and without it the test fails saying what to install.
 pub fn schemathesis() -> Vec<String> {
     let candidates: [&[&str]; 2] = [&["schemathesis"], &["python3", "-m", "schemathesis.cli"]];
-    let find = || {
-        candidates.iter().find(|command| {
+    let command = candidates
+        .iter()
+        .find(|command| {
             let mut args = command[1..].to_vec();
             args.push("--version");
             runs(command[0], &args)
         })
-    };
-    if find().is_none() {
-        let package = format!("schemathesis=={SCHEMATHESIS_VERSION}");
-        install("python3", &["-m", "pip", "install", "--quiet", &package]);
-    }
-    let command = find().expect("schemathesis runs after installing it");
+        .unwrap_or_else(|| {
+            panic!(
+                "schemathesis is missing: run scripts/test-all.sh, or \
+                 `python3 -m pip install schemathesis=={SCHEMATHESIS_VERSION}`"
+            )
+        });
     command.iter().map(|part| (*part).to_owned()).collect()
 }
 
-/// The Prometheus server binary, installed from Debian's `prometheus` package when
-/// missing.
+/// The Prometheus server binary (Debian's `prometheus` package, which
+/// scripts/test-all.sh installs).
 pub fn prometheus() -> PathBuf {
-    let found = || {
-        ["prometheus", "/usr/bin/prometheus"]
-            .into_iter()
-            .find(|program| runs(program, &["--version"]))
-    };
-    if found().is_none() {
-        install("apt-get", &["update", "-qq"]);
-        install(
-            "apt-get",
-            &[
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "prometheus",
-            ],
-        );
-    }
-    PathBuf::from(found().expect("prometheus runs after installing it"))
+    let program = ["prometheus", "/usr/bin/prometheus"]
+        .into_iter()
+        .find(|program| runs(program, &["--version"]))
+        .unwrap_or_else(|| {
+            panic!(
+                "prometheus is missing: run scripts/test-all.sh, or \
+                 `apt-get install --no-install-recommends prometheus`"
+            )
+        });
+    PathBuf::from(program)
 }

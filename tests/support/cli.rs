@@ -261,29 +261,13 @@ fn runs(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|status| status.success())
 }
 
-/// Makes sure tmux is there, installing Debian's package when it is missing.
-pub fn ensure_tmux() {
-    if runs("tmux", &["-V"]) {
-        return;
-    }
-    for args in [
-        &["update", "-qq"][..],
-        &["install", "-y", "-qq", "--no-install-recommends", "tmux"],
-    ] {
-        eprintln!("installing tmux: apt-get {}", args.join(" "));
-        let output = Command::new("apt-get")
-            .args(args)
-            .output()
-            .expect("run apt-get");
-        assert!(
-            output.status.success(),
-            "apt-get {} failed:\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    assert!(runs("tmux", &["-V"]), "tmux runs after installing it");
+/// Fails the test, saying what to install, unless tmux is there (scripts/test-all.sh
+/// installs it).
+pub fn require_tmux() {
+    assert!(
+        runs("tmux", &["-V"]),
+        "tmux is missing: run scripts/test-all.sh, or `apt-get install tmux`"
+    );
 }
 
 /// The shell prompt in the terminal, to tell the shell from `inflight top`. The screen
@@ -299,7 +283,7 @@ pub struct Terminal {
 impl Terminal {
     /// Starts a `width` x `height` terminal with a shell and waits for its prompt.
     pub fn start(width: u16, height: u16) -> Terminal {
-        ensure_tmux();
+        require_tmux();
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
