@@ -193,16 +193,15 @@ async fn both_show_deadline(setup: &Setup, timeout: Duration) {
     assert_eq!(sent.deadline, Some(timeout));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tonic_channel_ends_a_call_at_its_deadline() {
-    let mut setup = harness::start_with(Serve::Hyper, Call::Channel).await;
+/// Calls with a deadline, through tonic's server or tonic's `Channel` (one of the two cuts
+/// the call off); checks both sides showed the deadline and the caller got tonic's
+/// `CANCELLED "Timeout expired"`; returns how each side ended.
+async fn cut_off_at_the_deadline(serve: Serve, call: Call) -> (harness::Ended, harness::Ended) {
+    let mut setup = harness::start_with(serve, call).await;
     // Long enough for a loaded machine to see both entries before the deadline ends them.
     let timeout = Duration::from_secs(3);
     let call = get_with_deadline(&setup, timeout);
     both_show_deadline(&setup, timeout).await;
-
-    // The Channel gives up by itself: no status came over the wire, and the server sees
-    // its stream reset.
     let status = call
         .await
         .expect("task")
@@ -211,32 +210,25 @@ async fn tonic_channel_ends_a_call_at_its_deadline() {
         (status.code(), status.message()),
         (Code::Cancelled, "Timeout expired")
     );
+    setup.endings().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tonic_channel_ends_a_call_at_its_deadline() {
+    // The Channel gives up by itself: no status came over the wire, and the server sees
+    // its stream reset.
     assert_eq!(
-        setup.endings().await,
+        cut_off_at_the_deadline(Serve::Hyper, Call::Channel).await,
         ((Ending::DroppedEarly, None), (Ending::Failed, None))
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tonic_server_ends_a_request_at_its_deadline() {
-    let mut setup = harness::start_with(Serve::Tonic, Call::Hyper).await;
-    // Long enough for a loaded machine to see both entries before the deadline ends them.
-    let timeout = Duration::from_secs(3);
-    let call = get_with_deadline(&setup, timeout);
-    both_show_deadline(&setup, timeout).await;
-
     // The server drops the handler and answers CANCELLED in trailers-only headers.
-    let status = call
-        .await
-        .expect("task")
-        .expect_err("the deadline's status");
-    assert_eq!(
-        (status.code(), status.message()),
-        (Code::Cancelled, "Timeout expired")
-    );
     let cancelled = Some((Code::Cancelled as u32, Some("Timeout expired".to_owned())));
     assert_eq!(
-        setup.endings().await,
+        cut_off_at_the_deadline(Serve::Tonic, Call::Hyper).await,
         ((Ending::DroppedEarly, None), (Ending::Failed, cancelled))
     );
 }

@@ -1,9 +1,8 @@
-use std::collections::BTreeMap;
-
 use inflight_core::wire::{Origin, RequestList};
 
 use super::*;
 
+/// The fixtures' request, in a trace of its own, with what these tests vary.
 fn request(
     id: u64,
     direction: &str,
@@ -12,37 +11,16 @@ fn request(
     uri: &str,
     parent: Option<u64>,
 ) -> Request {
-    Request {
-        id,
-        trace_id: format!("{id:032x}"),
-        span_id: format!("{id:016x}"),
-        parent_span_id: None,
-        direction: direction.into(),
-        method: "GET".into(),
-        uri: uri.into(),
-        version: "HTTP/1.1".into(),
-        peer: None,
-        route: None,
-        started_at: String::new(),
+    let mut request = crate::fixtures::aged(
+        crate::fixtures::request(id, direction, id, None),
         elapsed_ms,
-        status: status.into(),
-        status_elapsed_ms: elapsed_ms,
-        history: None,
-        history_dropped: 0,
-        attributes: BTreeMap::new(),
         parent,
-        children: Vec::new(),
-        bytes_in: 0,
-        bytes_out: 0,
-        idle_ms: 0.0,
-        response_status: None,
-        cancel_requested: false,
-        cancel_forbidden: false,
-        control_message: None,
-        deadline_ms: None,
-        past_deadline: false,
-        orphan: false,
-    }
+    );
+    request.trace_id = format!("{id:032x}");
+    request.uri = uri.into();
+    request.status = status.into();
+    request.started_at = String::new();
+    request
 }
 
 fn list(requests: Vec<Request>) -> RequestList {
