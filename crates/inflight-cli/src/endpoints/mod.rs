@@ -165,7 +165,7 @@ fn dedup(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
 
 /// A URL given to `flag`, as `http://host:port/prefix` without a trailing slash;
 /// `host:port` alone means http.
-fn http_url(flag: &str, text: &str) -> Result<String, Failure> {
+pub(crate) fn http_url(flag: &str, text: &str) -> Result<String, Failure> {
     let text = text.trim();
     if text.starts_with("https://") {
         return Err(Failure::Usage(format!(
