@@ -38,3 +38,51 @@ fn the_page_loads_its_own_files_only() {
         );
     }
 }
+
+/// The modules a script imports (`from './x.js'`), by served path.
+fn imports(source: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    for quote in ['\'', '"'] {
+        let opening = format!("from {quote}./");
+        let mut rest = source;
+        while let Some(at) = rest.find(&opening) {
+            rest = &rest[at + opening.len()..];
+            let end = rest.find(quote).expect("an import's path ends on its line");
+            found.push(&rest[..end]);
+        }
+    }
+    found
+}
+
+#[test]
+fn every_imported_module_is_served() {
+    let mut checked = 0;
+    for path in paths().filter(|path| path.ends_with(".js")) {
+        for module in imports(asset(path).unwrap().body) {
+            assert!(
+                asset(module).is_some(),
+                "{path} imports {module:?}, which is not served"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "found no imports at all");
+}
+
+#[test]
+fn every_served_module_is_part_of_the_page() {
+    // The page loads app.js; it and the modules it imports, transitively, are the page.
+    let mut reached = vec!["app.js"];
+    let mut next = 0;
+    while let Some(path) = reached.get(next).copied() {
+        for module in imports(asset(path).unwrap().body) {
+            if !reached.contains(&module) {
+                reached.push(module);
+            }
+        }
+        next += 1;
+    }
+    for path in paths().filter(|path| path.ends_with(".js")) {
+        assert!(reached.contains(&path), "nothing imports {path}");
+    }
+}
