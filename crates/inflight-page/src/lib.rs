@@ -29,6 +29,10 @@ const CSS: &str = "text/css; charset=utf-8";
 const ASSETS: &[(&str, Asset)] = &[
     ("", asset_of(HTML, include_str!("page/index.html"))),
     ("app.js", asset_of(JS, include_str!("page/app.js"))),
+    ("format.js", asset_of(JS, include_str!("page/format.js"))),
+    ("endpoints.js", asset_of(JS, include_str!("page/endpoints.js"))),
+    ("state.js", asset_of(JS, include_str!("page/state.js"))),
+    ("dialog.js", asset_of(JS, include_str!("page/dialog.js"))),
     ("tree.js", asset_of(JS, include_str!("page/tree.js"))),
     ("trace.js", asset_of(JS, include_str!("page/trace.js"))),
     ("app.css", asset_of(CSS, include_str!("page/app.css"))),

@@ -7,230 +7,12 @@
 //
 // Everything a server sends goes into the page as text (textContent, never markup).
 
-import { MAX_DEPTH, blockers, parents } from './tree.js';
+import { ask, toast } from './dialog.js';
+import { call, CallError } from './endpoints.js';
+import { attributesText, bytes, duration, el, latency, localTime, setText } from './format.js';
+import { $, clock, endpoints, killToken, readToken, SLOW_MS, state, STUCK_MS, TICK_MS, tokens } from './state.js';
 import { hops, timeline } from './trace.js';
-
-/** Ages from here on are highlighted as slow. */
-const SLOW_MS = 5_000;
-/** Ages from here on are highlighted as stuck (the admin server's default stuck_after). */
-const STUCK_MS = 30_000;
-/** How often ages and times in status are redrawn between polls. */
-const TICK_MS = 100;
-/** A call with no answer by then counts the endpoint unreachable. */
-const TIMEOUT_MS = 5_000;
-const INTERVALS = [1000, 2000, 5000, 0];
-
-const $ = (id) => document.getElementById(id);
-
-// ---------------------------------------------------------------- DOM and formats
-
-/** An element; string children become text nodes, so data is never parsed as HTML. */
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === 'class') node.className = value;
-    else if (name === 'text') node.textContent = value;
-    else if (name === 'title') node.title = value;
-    else if (name === 'dataset') Object.assign(node.dataset, value);
-    else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
-
-/** Like the text dump: `0.35s`, `47.26s`, `1m34.00s`, `2h03m04.00s`. */
-function duration(ms) {
-  const hundredths = Math.round(Math.max(0, Number(ms) || 0) / 10);
-  const fraction = String(hundredths % 100).padStart(2, '0');
-  const total = Math.floor(hundredths / 100);
-  const [hours, minutes, seconds] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60];
-  const two = (n) => String(n).padStart(2, '0');
-  if (hours > 0) return `${hours}h${two(minutes)}m${two(seconds)}.${fraction}s`;
-  if (minutes > 0) return `${minutes}m${two(seconds)}.${fraction}s`;
-  return `${seconds}.${fraction}s`;
-}
-
-/** Latencies of profiles and recent requests: `0.42ms`, `12.3ms`, `640ms`, `1.50s`. */
-function latency(ms) {
-  const value = Math.max(0, Number(ms) || 0);
-  if (value < 10) return `${value.toFixed(2)}ms`;
-  if (value < 100) return `${value.toFixed(1)}ms`;
-  if (value < 1000) return `${value.toFixed(0)}ms`;
-  return duration(value);
-}
-
-function bytes(n) {
-  const value = Number(n) || 0;
-  if (value < 1024) return `${value} B`;
-  if (value < 1024 * 1024) return `${(value / 1024).toFixed(1)} KiB`;
-  return `${(value / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function localTime(rfc3339) {
-  const date = new Date(rfc3339);
-  if (Number.isNaN(date.getTime())) return String(rfc3339);
-  return date.toLocaleTimeString(undefined, { hour12: false }) +
-    `.${String(date.getMilliseconds()).padStart(3, '0')}`;
-}
-
-function attributesText(request) {
-  return Object.entries(request.attributes || {}).map(([k, v]) => `${k}=${v}`).join(' ');
-}
-
-// ---------------------------------------------------------------- state
-
-const params = new URLSearchParams(location.search);
-const state = {
-  tab: 'requests',
-  filter: '',
-  showRoute: false,
-  sort: { key: 'age', desc: true },
-  interval: params.has('interval') && INTERVALS.includes(Number(params.get('interval')))
-    ? Number(params.get('interval'))
-    : 1000,
-  pausedAt: 0,
-  detail: null,
-  // One tree across the endpoints, joined by trace context; off: each endpoint alone.
-  tree: params.get('tree') !== 'off',
-  /** The trace shown in the Trace tab: `{ id, answers: Map(label -> answer) }`. */
-  trace: null,
-};
-
-/** `a:9084`, or a URL such as `http://a:9084/admin/`: the admin ports to watch. */
-function parseEndpoints() {
-  const texts = (params.get('endpoints') || '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (texts.length === 0) texts.push(location.host);
-  const seen = new Set();
-  const endpoints = [];
-  for (const text of texts) {
-    const label = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
-    if (seen.has(label)) continue;
-    seen.add(label);
-    let base = null;
-    try {
-      base = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `${location.protocol}//${text}`);
-      if (!base.pathname.endsWith('/')) base.pathname += '/';
-      base.search = '';
-      base.hash = '';
-    } catch {
-      base = null;
-    }
-    endpoints.push({
-      label,
-      base,
-      state: base ? 'pending' : 'error',
-      reason: base ? '' : 'not an address like host:port',
-      list: null,
-      receivedAt: 0,
-      took: 0,
-      busy: false,
-      askedRead: false,
-      recent: null,
-      profile: null,
-    });
-  }
-  return endpoints;
-}
-
-const endpoints = parseEndpoints();
-
-function clock() {
-  return state.interval ? performance.now() : state.pausedAt;
-}
-
-// ---------------------------------------------------------------- tokens
-
-const tokens = {
-  key: (ep, kind) => `inflight:${kind}-token:${ep.base.href}`,
-  get(ep, kind) {
-    try {
-      return ep.base ? sessionStorage.getItem(this.key(ep, kind)) : null;
-    } catch {
-      return null;
-    }
-  },
-  set(ep, kind, value) {
-    try {
-      if (ep.base) sessionStorage.setItem(this.key(ep, kind), value);
-    } catch {
-      // Storage may be off: the token then lasts until the page is left.
-    }
-    ep.memory = ep.memory || {};
-    ep.memory[kind] = value;
-  },
-};
-const tokenFor = (ep, kind) => tokens.get(ep, kind) || (ep.memory && ep.memory[kind]) || null;
-// The kill token may read too; a read token is tried for kills when it is all there is.
-const readToken = (ep) => tokenFor(ep, 'read') || tokenFor(ep, 'kill');
-const killToken = (ep) => tokenFor(ep, 'kill') || tokenFor(ep, 'read');
-
-// ---------------------------------------------------------------- calls
-
-class CallError extends Error {
-  constructor(kind, message, status, hint) {
-    super(message);
-    this.kind = kind;
-    this.status = status || 0;
-    this.hint = hint || '';
-  }
-}
-
-async function call(ep, method, path, { token, body } = {}) {
-  const headers = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const init = {
-    method,
-    headers,
-    cache: 'no-store',
-    credentials: 'omit',
-    mode: 'cors',
-    referrerPolicy: 'no-referrer',
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-  };
-  if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(new URL(path, ep.base), init);
-  } catch (error) {
-    if (error && error.name === 'TimeoutError') {
-      throw new CallError('unreachable', `no answer within ${TIMEOUT_MS / 1000}s`);
-    }
-    // The browser tells a refused connection and a refused origin apart to no one.
-    if (ep.base.origin === location.origin) throw new CallError('unreachable', 'no connection');
-    throw new CallError('unreachable', 'no connection, or this origin is not allowed', 0,
-      `Nothing answered at ${ep.base.origin}, or it does not allow this page's origin: ` +
-      `start it with allow_origin("${location.origin}") (the demo's --allow-origin).`);
-  }
-  const text = await response.text().catch(() => '');
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    const message = data && typeof data.error === 'string'
-      ? data.error
-      : (text.slice(0, 200) || response.statusText || 'no message');
-    throw new CallError('http', message, response.status);
-  }
-  if (data === null || typeof data !== 'object') {
-    throw new CallError('http', 'the answer is not the JSON of an admin port', response.status);
-  }
-  return data;
-}
+import { blockers, MAX_DEPTH, parents } from './tree.js';
 
 function failure(ep, error) {
   ep.hint = error.hint || '';
@@ -303,6 +85,7 @@ async function pollDetail() {
 }
 
 let timer = null;
+
 function cycle() {
   clearTimeout(timer);
   for (const ep of endpoints) pollList(ep);
@@ -339,73 +122,6 @@ function openTrace(id) {
   state.trace = { id, answers: new Map(), busy: new Set(), signature: '' };
   $('tab-trace').hidden = false;
   setTab('trace');
-}
-
-// ---------------------------------------------------------------- dialogs and toasts
-
-let dialogs = Promise.resolve();
-
-/** Asks the user through the one dialog; resolves to the field values, or null. */
-function ask(options) {
-  const answer = dialogs.then(() => showDialog(options));
-  dialogs = answer.catch(() => null);
-  return answer;
-}
-
-function showDialog({ title, text, fields = [], check, ok, danger, error }) {
-  return new Promise((resolve) => {
-    const dialog = $('ask');
-    setText($('ask-title'), title);
-    setText($('ask-text'), text || '');
-    $('ask-text').hidden = !text;
-    setText($('ask-error'), error || '');
-    $('ask-error').hidden = !error;
-    setText($('ask-ok'), ok);
-    $('ask-ok').classList.toggle('danger', Boolean(danger));
-    const inputs = {};
-    const box = $('ask-fields');
-    box.replaceChildren();
-    for (const field of fields) {
-      const input = el('input', {
-        name: field.name,
-        type: field.type || 'text',
-        placeholder: field.placeholder,
-        maxlength: field.maxlength,
-        autocomplete: 'off',
-        spellcheck: 'false',
-      });
-      inputs[field.name] = input;
-      box.append(el('label', { class: 'field' }, el('span', { text: field.label }), input));
-    }
-    if (check) {
-      const input = el('input', { type: 'checkbox', name: check.name });
-      inputs[check.name] = input;
-      box.append(el('label', { class: 'check' }, input, ` ${check.label}`));
-    }
-    dialog.returnValue = '';
-    dialog.addEventListener('close', () => {
-      if (dialog.returnValue !== 'ok') return resolve(null);
-      const values = {};
-      for (const [name, input] of Object.entries(inputs)) {
-        values[name] = input.type === 'checkbox' ? input.checked : input.value.trim();
-      }
-      resolve(values);
-    }, { once: true });
-    dialog.showModal();
-    const first = fields.length ? inputs[fields[0].name] : $('ask-ok');
-    first.focus();
-  });
-}
-
-function toast(text, kind) {
-  let box = $('toasts');
-  if (!box) {
-    box = el('div', { id: 'toasts', class: 'toasts', role: 'status', 'aria-live': 'polite' });
-    document.body.append(box);
-  }
-  const note = el('div', { class: `toast ${kind || ''}`, text });
-  box.append(note);
-  setTimeout(() => note.remove(), kind === 'error' ? 8000 : 4000);
 }
 
 async function askReadToken(ep, force) {
@@ -495,9 +211,8 @@ async function control(ep, request, action, ageMs) {
   }
 }
 
-// ---------------------------------------------------------------- rendering
-
 let renderQueued = false;
+
 function changed() {
   if (renderQueued) return;
   renderQueued = true;
@@ -558,7 +273,9 @@ function renderEndpoints() {
 const rowViews = new Map();
 
 const rowAge = (row, now) => row.req.elapsed_ms + Math.max(0, now - row.ep.receivedAt);
+
 const rowInStatus = (row, now) => row.req.status_elapsed_ms + Math.max(0, now - row.ep.receivedAt);
+
 const target = (req) => (state.showRoute ? req.route || req.uri : req.uri);
 
 const SORT_KEYS = {
@@ -816,8 +533,6 @@ function renderRequests() {
   }
 }
 
-// ---------------------------------------------------------------- details pane
-
 function openDetail(ep, id) {
   state.detail = { kind: 'live', ep, id, key: `${ep.label}#${id}`, request: null, receivedAt: 0, gone: false, busy: false };
   $('detail').hidden = false;
@@ -993,8 +708,6 @@ function samplesTable(ep, samples, receivedAt, serverTime) {
     tbody);
 }
 
-// ---------------------------------------------------------------- recent and profile
-
 const reportSignature = { recent: '', profile: '' };
 
 function reportsSignature(kind, part) {
@@ -1157,8 +870,6 @@ function renderProfile() {
   setText(empty, endpoints.some((ep) => ep.profile) ? 'No finished requests in the window yet.' : 'loading…');
 }
 
-// ---------------------------------------------------------------- trace
-
 let traceTick = null;
 
 function renderTrace() {
@@ -1209,8 +920,6 @@ function renderFooter() {
   setText($('clock'), state.interval ? `polling every ${state.interval / 1000}s` : 'paused');
   $('clock').classList.toggle('paused', !state.interval);
 }
-
-// ---------------------------------------------------------------- controls
 
 function setFilter(text) {
   state.filter = text;
@@ -1322,5 +1031,7 @@ function wire() {
 }
 
 wire();
+
 render();
+
 cycle();
