@@ -7,10 +7,13 @@
 //
 // Everything a server sends goes into the page as text (textContent, never markup).
 
-import { agoText, closeDetail, detailTickers, openFinished, openSamples, renderDetail } from './detail.js';
+import { closeDetail, detailTickers, renderDetail } from './detail.js';
 import { ask, toast } from './dialog.js';
 import { call, CallError } from './endpoints.js';
 import { duration, el, latency, localTime, setText } from './format.js';
+import { renderProfile } from './profile.js';
+import { renderRecent } from './recent.js';
+import { reportSignature, reportTickers } from './reports.js';
 import { renderRequests, rowViews, tick } from './requests.js';
 import { $, clock, endpoints, killToken, readToken, state, TICK_MS, tokens } from './state.js';
 import { hops, timeline } from './trace.js';
@@ -269,168 +272,6 @@ function renderEndpoints() {
   }
 }
 
-const reportSignature = { recent: '', profile: '' };
-
-function reportsSignature(kind, part) {
-  return JSON.stringify([state.filter, endpoints.map((ep) => {
-    const got = ep[kind];
-    if (!got) return [ep.label, 'pending'];
-    if (got.error) return [ep.label, got.error.message];
-    return [ep.label, got.report.pid, got.report[part]];
-  })]);
-}
-
-const reportTickers = [];
-
-function renderRecent() {
-  const signature = reportsSignature('recent', 'families');
-  if (signature === reportSignature.recent) return;
-  reportSignature.recent = signature;
-  reportTickers.length = 0;
-  const needle = state.filter.trim().toLowerCase();
-  const buckets = new Map();
-  for (const ep of endpoints) {
-    for (const family of (ep.recent && ep.recent.report && ep.recent.report.families) || []) {
-      for (const bucket of family.buckets) buckets.set(bucket.bucket, bucket.min_ms);
-    }
-  }
-  const columns = [...buckets.entries()].sort((a, b) => a[1] - b[1]).map(([name]) => name);
-  $('recent').tHead.replaceChildren(el('tr', {},
-    el('th', { text: 'host' }), el('th', { text: 'dir' }), el('th', { text: 'route' }),
-    el('th', { class: 'num', text: 'finished' }),
-    ...columns.map((name) => el('th', { class: 'num bucket', text: name })),
-    el('th', { class: 'num', text: 'errors' })));
-  const rows = [];
-  const errors = [];
-  for (const ep of endpoints) {
-    const got = ep.recent;
-    if (!got) continue;
-    if (got.error) {
-      rows.push(el('tr', { class: 'failed' }, el('td', { text: ep.label }),
-        el('td', { colspan: String(columns.length + 4), text: got.error.message })));
-      continue;
-    }
-    const { report, receivedAt } = got;
-    for (const family of report.families) {
-      const text = [ep.label, family.direction, family.name].join('\n').toLowerCase();
-      for (const error of family.errors) errors.push({ ep, family, error, report, receivedAt });
-      if (needle && !text.includes(needle)) continue;
-      const byName = new Map(family.buckets.map((b) => [b.bucket, b]));
-      rows.push(el('tr', { dataset: { endpoint: ep.label } },
-        el('td', { class: 'host', text: ep.label }),
-        el('td', { class: 'dir' }, el('span', { class: `chip ${family.direction === 'inbound' ? 'in' : 'out'}`, text: family.direction === 'inbound' ? 'in' : 'out' })),
-        el('td', { class: 'target', text: family.name }),
-        el('td', { class: 'num', text: String(family.finished) }),
-        ...columns.map((name, index) => {
-          const bucket = byName.get(name);
-          const count = bucket ? bucket.samples.length : 0;
-          if (!count) return el('td', { class: 'num bucket empty', text: '·' });
-          return el('td', { class: `num bucket heat${Math.min(index, 7)}` }, el('button', {
-            type: 'button',
-            class: 'count',
-            text: String(count),
-            title: `the ${count} latest ${name}: click for them`,
-            onclick: () => openSamples(ep, `${family.name} ${name} on ${ep.label}`, bucket.samples, receivedAt, report.server_time),
-          }));
-        }),
-        el('td', { class: `num ${family.errors.length ? 'bad' : 'muted'}` }, family.errors.length
-          ? el('button', {
-            type: 'button',
-            class: 'count',
-            text: String(family.errors.length),
-            onclick: () => openSamples(ep, `${family.name} errors on ${ep.label}`, family.errors, receivedAt, report.server_time),
-          })
-          : '·')));
-    }
-  }
-  $('recent').tBodies[0].replaceChildren(...rows);
-  const empty = $('recent-empty');
-  empty.hidden = rows.length > 0;
-  setText(empty, endpoints.some((ep) => ep.recent) ? 'No finished requests yet.' : 'loading…');
-
-  errors.sort((a, b) => String(b.error.ended_at).localeCompare(String(a.error.ended_at)));
-  const errorRows = errors
-    .filter(({ ep, family, error }) => !needle || [ep.label, family.name, error.ending, error.request.uri, error.request.status, error.request.control_message || '']
-      .join('\n').toLowerCase().includes(needle))
-    .slice(0, 100)
-    .map(({ ep, family, error, report, receivedAt }) => {
-      const req = error.request;
-      const ago = el('td', { class: 'num', text: agoText(error.ended_at, report.server_time, receivedAt) });
-      reportTickers.push(() => setText(ago, agoText(error.ended_at, report.server_time, receivedAt)));
-      return el('tr', { class: 'clickable', dataset: { endpoint: ep.label }, onclick: () => openFinished(ep, error, receivedAt, report.server_time) },
-        el('td', { class: 'host', text: ep.label }),
-        el('td', { class: 'dir' }, el('span', { class: `chip ${family.direction === 'inbound' ? 'in' : 'out'}`, text: family.direction === 'inbound' ? 'in' : 'out' })),
-        el('td', { class: 'target', text: family.name }),
-        ago,
-        el('td', { class: 'num', text: latency(error.duration_ms) }),
-        el('td', { class: `ending ${error.ending}`, text: error.ending }),
-        el('td', { class: 'num', text: req.response_status == null ? '' : String(req.response_status) }),
-        el('td', { class: 'method', text: req.method }),
-        el('td', { class: 'target', text: req.uri }),
-        el('td', { class: 'status', text: req.status }),
-        el('td', { class: 'message', text: error.grpc_status == null ? req.control_message || '' : `grpc-status ${error.grpc_status}${error.grpc_message ? `: ${error.grpc_message}` : ''}` }));
-    });
-  $('errors').tBodies[0].replaceChildren(...errorRows);
-  $('errors-empty').hidden = errorRows.length > 0;
-  setText($('errors-empty'), 'No errors.');
-}
-
-function renderProfile() {
-  const signature = reportsSignature('profile', 'routes');
-  if (signature === reportSignature.profile) return;
-  reportSignature.profile = signature;
-  reportTickers.length = 0;
-  const needle = state.filter.trim().toLowerCase();
-  const rows = [];
-  for (const ep of endpoints) {
-    const got = ep.profile;
-    if (!got) continue;
-    if (got.error) {
-      rows.push(el('tr', { class: 'failed' }, el('td', { text: ep.label }), el('td', { colspan: '10', text: got.error.message })));
-      continue;
-    }
-    const { report, receivedAt } = got;
-    const windowText = () => `${report.service} · pid ${report.pid} · window ${duration(report.window_seconds * 1000 + Math.max(0, clock() - receivedAt))} since ${localTime(report.window_start)}`;
-    const caption = el('td', { colspan: '10', class: 'muted', text: windowText() });
-    reportTickers.push(() => setText(caption, windowText()));
-    rows.push(el('tr', { class: 'group' }, el('td', { class: 'host', text: ep.label }), caption));
-    const grand = report.routes.reduce((sum, route) => sum + route.total_ms, 0) || 1;
-    for (const route of report.routes) {
-      const routeText = [ep.label, route.direction, route.name].join('\n').toLowerCase();
-      const statuses = route.statuses.filter((s) => !needle || routeText.includes(needle) || s.status.toLowerCase().includes(needle));
-      if (needle && !routeText.includes(needle) && !statuses.length) continue;
-      const chip = el('span', { class: `chip ${route.direction === 'inbound' ? 'in' : 'out'}`, text: route.direction === 'inbound' ? 'in' : 'out' });
-      rows.push(el('tr', { class: 'route', dataset: { endpoint: ep.label } },
-        el('td', { class: 'host', text: ep.label }),
-        el('td', { class: 'dir' }, chip),
-        el('td', { class: 'target', text: route.name }),
-        el('td', { class: 'num', text: String(route.requests) }),
-        el('td', { class: 'num', text: latency(route.total_ms) }),
-        el('td', { class: 'num', text: latency(route.mean_ms) }),
-        el('td', { colspan: '4' }),
-        el('td', { class: 'share' }, bar(route.total_ms / grand, 'of the endpoint'))));
-      const total = route.total_ms || 1;
-      for (const s of statuses) {
-        rows.push(el('tr', { class: 'status-row', dataset: { endpoint: ep.label } },
-          el('td'), el('td'),
-          el('td', { class: 'status' }, el('span', { class: 'tree', text: '└ ' }), s.status),
-          el('td', { class: 'num', text: String(s.count) }),
-          el('td', { class: 'num', text: latency(s.total_ms) }),
-          el('td', { class: 'num', text: latency(s.mean_ms) }),
-          el('td', { class: 'num', text: latency(s.p50_ms) }),
-          el('td', { class: 'num', text: latency(s.p95_ms) }),
-          el('td', { class: 'num', text: latency(s.p99_ms) }),
-          el('td', { class: 'num', text: latency(s.max_ms) }),
-          el('td', { class: 'share' }, bar(s.total_ms / total, 'of the route'))));
-      }
-    }
-  }
-  $('profile').tBodies[0].replaceChildren(...rows);
-  const empty = $('profile-empty');
-  empty.hidden = rows.length > 0;
-  setText(empty, endpoints.some((ep) => ep.profile) ? 'No finished requests in the window yet.' : 'loading…');
-}
-
 let traceTick = null;
 
 function renderTrace() {
@@ -467,14 +308,6 @@ function renderTrace() {
   const view = timeline(list, clock(), { el, duration, latency, localTime });
   traceTick = view.tick;
   tbody.replaceChildren(...view.rows);
-}
-
-function bar(fraction, of) {
-  const share = Math.max(0, Math.min(1, fraction || 0));
-  const fill = el('span', { class: 'fill' });
-  fill.style.width = `${(share * 100).toFixed(1)}%`;
-  return el('span', { class: 'bar', title: `${(share * 100).toFixed(1)}% ${of}` },
-    fill, el('span', { class: 'pct', text: `${(share * 100).toFixed(0)}%` }));
 }
 
 function renderFooter() {
