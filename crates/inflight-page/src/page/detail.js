@@ -1,11 +1,13 @@
 // The detail pane: one request, live or finished, or a list of finished ones (a bucket
 // or the errors of a route on the Recent tab).
 
-import { control, openTrace, pollDetail } from './app.js';
+import { control } from './actions.js';
 import { attributesText, bytes, duration, el, latency, localTime, setText } from './format.js';
 import { historyTable } from './history.js';
+import { pollDetail } from './poll.js';
 import { renderRequests } from './requests.js';
 import { $, clock, state } from './state.js';
+import { openTrace } from './trace-tab.js';
 
 export function openDetail(ep, id) {
   state.detail = { kind: 'live', ep, id, key: `${ep.label}#${id}`, request: null, receivedAt: 0, gone: false, busy: false };

@@ -1,10 +1,11 @@
 // The Requests tab: every request in flight at every endpoint in one table, children
 // under their parents, sorted and filtered; ages tick between polls.
 
-import { control, openTrace } from './app.js';
+import { control } from './actions.js';
 import { openDetail } from './detail.js';
 import { attributesText, duration, el, setText } from './format.js';
 import { $, clock, endpoints, SLOW_MS, state, STUCK_MS } from './state.js';
+import { openTrace } from './trace-tab.js';
 import { blockers, MAX_DEPTH, parents } from './tree.js';
 
 // Requests: one row view per request, kept between renders and updated in place, so
