@@ -50,4 +50,16 @@ mod tests {
         assert!(asset("index.html").is_none());
         assert!(!is_asset("requests"));
     }
+
+    #[test]
+    fn openapi_describes_every_file_of_the_page() {
+        let spec: serde_json::Value = serde_json::from_str(crate::OPENAPI).unwrap();
+        for name in inflight_page::paths() {
+            let path = format!("/{name}");
+            assert!(
+                spec["paths"][&path]["get"].is_object(),
+                "openapi.json describes GET {path}"
+            );
+        }
+    }
 }
