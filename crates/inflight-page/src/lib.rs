@@ -25,34 +25,49 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
+/// A file of the page, served at its own name.
+macro_rules! served {
+    ($name:literal, $content_type:expr) => {
+        (
+            $name,
+            Asset {
+                content_type: $content_type,
+                body: include_str!(concat!("page/", $name)),
+            },
+        )
+    };
+}
+
 /// The files, by path without the leading `/`: `""` is the page itself.
 const ASSETS: &[(&str, Asset)] = &[
-    ("", asset_of(HTML, include_str!("page/index.html"))),
-    ("app.js", asset_of(JS, include_str!("page/app.js"))),
-    ("format.js", asset_of(JS, include_str!("page/format.js"))),
-    ("endpoints.js", asset_of(JS, include_str!("page/endpoints.js"))),
-    ("state.js", asset_of(JS, include_str!("page/state.js"))),
-    ("dialog.js", asset_of(JS, include_str!("page/dialog.js"))),
-    ("requests.js", asset_of(JS, include_str!("page/requests.js"))),
-    ("detail.js", asset_of(JS, include_str!("page/detail.js"))),
-    ("history.js", asset_of(JS, include_str!("page/history.js"))),
-    ("reports.js", asset_of(JS, include_str!("page/reports.js"))),
-    ("recent.js", asset_of(JS, include_str!("page/recent.js"))),
-    ("profile.js", asset_of(JS, include_str!("page/profile.js"))),
-    ("trace-tab.js", asset_of(JS, include_str!("page/trace-tab.js"))),
-    ("poll.js", asset_of(JS, include_str!("page/poll.js"))),
-    ("actions.js", asset_of(JS, include_str!("page/actions.js"))),
-    ("render.js", asset_of(JS, include_str!("page/render.js"))),
-    ("controls.js", asset_of(JS, include_str!("page/controls.js"))),
-    ("tree.js", asset_of(JS, include_str!("page/tree.js"))),
-    ("trace.js", asset_of(JS, include_str!("page/trace.js"))),
-    ("app.css", asset_of(CSS, include_str!("page/app.css"))),
-    ("trace.css", asset_of(CSS, include_str!("page/trace.css"))),
+    (
+        "",
+        Asset {
+            content_type: HTML,
+            body: include_str!("page/index.html"),
+        },
+    ),
+    served!("app.js", JS),
+    served!("format.js", JS),
+    served!("endpoints.js", JS),
+    served!("state.js", JS),
+    served!("dialog.js", JS),
+    served!("requests.js", JS),
+    served!("detail.js", JS),
+    served!("history.js", JS),
+    served!("reports.js", JS),
+    served!("recent.js", JS),
+    served!("profile.js", JS),
+    served!("trace-tab.js", JS),
+    served!("poll.js", JS),
+    served!("actions.js", JS),
+    served!("render.js", JS),
+    served!("controls.js", JS),
+    served!("tree.js", JS),
+    served!("trace.js", JS),
+    served!("app.css", CSS),
+    served!("trace.css", CSS),
 ];
-
-const fn asset_of(content_type: &'static str, body: &'static str) -> Asset {
-    Asset { content_type, body }
-}
 
 /// The Content-Security-Policy to send with every file of the page: nothing but the
 /// page's own scripts, styles and images, no forms, no frames, and calls to any admin

@@ -75,7 +75,12 @@ fn every_served_module_is_part_of_the_page() {
     let mut reached = vec!["app.js"];
     let mut next = 0;
     while let Some(path) = reached.get(next).copied() {
-        for module in imports(asset(path).unwrap().body) {
+        // A module that is not served fails `every_imported_module_is_served`.
+        let Some(asset) = asset(path) else {
+            next += 1;
+            continue;
+        };
+        for module in imports(asset.body) {
             if !reached.contains(&module) {
                 reached.push(module);
             }
