@@ -6,7 +6,7 @@ use http::{HeaderValue, Method, Response, StatusCode, Uri, header};
 use http_body_util::Full;
 
 use super::link::through;
-use super::{Server, error, inflight_page};
+use super::{Server, error};
 
 /// The page's policy, calling only this server: every endpoint is reached through it.
 fn content_security_policy() -> String {
@@ -39,7 +39,6 @@ pub(super) fn serve(
         "/" if !query.split('&').any(|pair| pair.starts_with("endpoints=")) => {
             return to_all_endpoints(server, host, query);
         }
-        "/" => "index.html",
         path => path.trim_start_matches('/'),
     };
     let Some(asset) = inflight_page::asset(path) else {
@@ -51,7 +50,7 @@ pub(super) fn serve(
             ),
         );
     };
-    let mut response = Response::new(Full::new(Bytes::from_static(asset.body)));
+    let mut response = Response::new(Full::new(Bytes::from_static(asset.body.as_bytes())));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

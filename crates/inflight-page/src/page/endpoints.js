@@ -10,7 +10,9 @@ export function parseEndpoints(params) {
   const seen = new Set();
   const endpoints = [];
   for (const text of texts) {
-    const label = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
+    // Reached through `inflight web` (`server/e/host:port/`): named by the endpoint.
+    const through = text.match(/^(?:[a-z][a-z0-9+.-]*:\/\/)?[^/]+\/e\/([^/]+)\/?$/i);
+    const label = through ? through[1] : text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
     if (seen.has(label)) continue;
     seen.add(label);
     let base = null;
