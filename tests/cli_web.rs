@@ -1,10 +1,13 @@
 //! `inflight web` against real demo processes: the page's calls passed on to the
 //! configured endpoints with the right token, and never to anything else (a listener
 //! that must never be asked counts its connections); `/` leading to the page over every
-//! endpoint; bad flags. The page itself in Chromium is in `web_fleet.rs`.
+//! endpoint; bad flags (`cli_web/refusals.rs`); the page itself in Chromium
+//! (`cli_web/browser.rs`).
 
 #[path = "support/admin.rs"]
 mod admin_support;
+#[path = "cli_web/browser.rs"]
+mod browser;
 #[path = "support/cli.rs"]
 mod cli_support;
 #[path = "cli_web/refusals.rs"]
@@ -29,7 +32,7 @@ const KILL_TOKEN: &str = "k1ll-cli-web";
 
 /// `inflight web` (on a free loopback port unless `args` say where), killed when dropped.
 struct Web {
-    _process: ChildGuard,
+    process: ChildGuard,
     addr: SocketAddr,
 }
 
@@ -63,7 +66,7 @@ impl Web {
                 )
             });
         Web {
-            _process: process,
+            process: process,
             addr,
         }
     }

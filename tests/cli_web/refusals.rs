@@ -165,7 +165,7 @@ fn bad_flags_are_usage_errors() {
     // It is written before the address on stdout, and read from stderr by a thread.
     let web = Web::start(&["--endpoints", "a:1", "--listen", "0.0.0.0:0", "--public"]);
     loop {
-        let warned = web._process.stderr().join("\n");
+        let warned = web.process.stderr().join("\n");
         if warned.contains("warning: serving on 0.0.0.0:") {
             break;
         }
