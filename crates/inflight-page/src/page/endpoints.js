@@ -77,7 +77,8 @@ export async function call(ep, method, path, { token, body } = {}) {
     if (ep.base.origin === location.origin) throw new CallError('unreachable', 'no connection');
     throw new CallError('unreachable', 'no connection, or this origin is not allowed', 0,
       `Nothing answered at ${ep.base.origin}, or it does not allow this page's origin: ` +
-      `start it with allow_origin("${location.origin}") (the demo's --allow-origin).`);
+      `start it with allow_origin("${location.origin}") (the demo's --allow-origin), ` +
+      'or watch the services through `inflight web`, which needs neither.');
   }
   const text = await response.text().catch(() => '');
   let data = null;
