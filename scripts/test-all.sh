@@ -9,8 +9,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
-# The web page's browser test (tests/web_page.rs): Debian's Chromium, driven from Node by
-# playwright-core (never a browser download of its own).
+# The web page's browser tests (tests/web_page.rs, tests/cli_web.rs): Debian's Chromium,
+# driven from Node by playwright-core (never a browser download of its own).
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
   || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

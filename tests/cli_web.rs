@@ -65,10 +65,7 @@ impl Web {
                     process.stderr().join("\n")
                 )
             });
-        Web {
-            process: process,
-            addr,
-        }
+        Web { process, addr }
     }
 
     fn http(&self) -> Http {

@@ -201,6 +201,10 @@ enum Command {
         #[arg(long)]
         oldest: bool,
     },
+    #[command(
+        after_help = "Example: inflight web --endpoints api1:9084,api2:9084 --kill-token K, \
+                      then open http://127.0.0.1:7000/"
+    )]
     /// Serve the web page on this machine, reaching every endpoint through this server:
     /// no endpoint needs to allow the page's origin. Binds loopback; --token is sent with
     /// the page's reads, --kill-token with its kills, unless the page gives its own.
@@ -371,7 +375,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             web::serve(api, sources, endpoints, cli.token, args).await
         }
         Command::Link(ref args) => {
-            outln!("{}", web::link(all(), args)?);
+            outln!("{}", web::link(all(), sources.given(), args)?);
             Ok(())
         }
     }

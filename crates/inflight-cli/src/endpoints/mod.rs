@@ -99,6 +99,11 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
+    /// Whether any source was given.
+    pub(crate) fn given(&self) -> bool {
+        self.list.is_some() || self.file.is_some() || self.discovers()
+    }
+
     /// Whether a source can change while a command runs (and is worth asking again).
     pub(crate) fn discovers(&self) -> bool {
         self.prometheus.is_some() || self.http_sd.is_some() || self.file_sd.is_some()

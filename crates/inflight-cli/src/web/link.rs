@@ -53,9 +53,10 @@ pub(crate) struct LinkArgs {
     tab: Option<Tab>,
 }
 
-/// The link, or why the flags make none.
+/// The link, or why the flags make none. `given`: whether any source of endpoints was.
 pub(crate) fn link(
     endpoints: Result<Vec<Endpoint>, Failure>,
+    given: bool,
     args: &LinkArgs,
 ) -> Result<String, Failure> {
     let mut query: Vec<String> = Vec::new();
@@ -63,11 +64,7 @@ pub(crate) fn link(
         Some(server) => {
             let server = server_url(server)?;
             // Without endpoints named, the server's own list: it fills it in.
-            let endpoints = match endpoints {
-                Ok(endpoints) => endpoints,
-                Err(Failure::Usage(message)) if message.starts_with("no endpoints") => Vec::new(),
-                Err(failure) => return Err(failure),
-            };
+            let endpoints = if given { endpoints? } else { Vec::new() };
             if !endpoints.is_empty() {
                 let authority = server.trim_start_matches("http://");
                 query.push(format!("endpoints={}", through(authority, &endpoints)));
@@ -150,28 +147,30 @@ mod tests {
         with.filter = Some("GET /a+b".into());
         with.tab = Some(Tab::Recent);
         assert_eq!(
-            link(Ok(endpoints.clone()), &with).ok().unwrap(),
+            link(Ok(endpoints.clone()), true, &with).ok().unwrap(),
             "http://127.0.0.1:7000/?endpoints=127.0.0.1:7000/e/a:9084/,127.0.0.1:7000/e/b:9085/\
              &tab=recent&filter=GET%20/a%2Bb"
         );
         let none = Err(Failure::Usage("no endpoints: give ...".into()));
         assert_eq!(
-            link(none, &args(Some("http://h:7000"))).ok().unwrap(),
+            link(none, false, &args(Some("http://h:7000")))
+                .ok()
+                .unwrap(),
             "http://h:7000/"
         );
         assert_eq!(
-            link(Ok(endpoints.clone()), &args(None)).ok().unwrap(),
+            link(Ok(endpoints.clone()), true, &args(None)).ok().unwrap(),
             "http://a:9084/?endpoints=a:9084,b:9085"
         );
         let mut base = args(None);
         base.base = Some("http://ops:8080/".into());
         assert_eq!(
-            link(Ok(endpoints), &base).ok().unwrap(),
+            link(Ok(endpoints), true, &base).ok().unwrap(),
             "http://ops:8080/?endpoints=a:9084,b:9085"
         );
         for bad in ["http://h:7000/page", "ftp://h", "h:7000?x=1"] {
             assert!(matches!(
-                link(Ok(Vec::new()), &args(Some(bad))),
+                link(Ok(Vec::new()), false, &args(Some(bad))),
                 Err(Failure::Usage(_))
             ));
         }
