@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use admin_support::{Answer, Demo};
+use admin_support::{Answer, Demo, TempDir};
 use admin_support::{ChildGuard, Http, eventually};
 use bytes::Bytes;
 use cli_support::{HELD, HOLD_DEADLINE, endpoint, endpoints, inflight_binary, start_demo};
@@ -275,4 +275,54 @@ async fn without_configured_tokens_the_browsers_token_is_passed_on() {
     http.delete(&format!("{path}/{id}")).await.expect_error(401);
     let still = http.get(&format!("{path}/{id}")).await;
     assert_eq!(still.status, 200, "{}", still.text());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoints_found_by_file_discovery_are_reached_and_found_again() {
+    let a = start_demo(HELD);
+    let b = start_demo(HELD);
+    let dir = TempDir::new("cli-web-sd");
+    let file = dir.path.join("targets.json");
+    let targets = |list: &[&Demo]| {
+        let targets: Vec<String> = list.iter().map(|demo| endpoint(demo)).collect();
+        serde_json::json!([{ "targets": targets, "labels": { "job": "api" } }]).to_string()
+    };
+    std::fs::write(&file, targets(&[&a])).expect("write the targets");
+    let web = Web::start(&[
+        "--file-sd",
+        file.to_str().expect("a UTF-8 path"),
+        "--job",
+        "api",
+        "--rediscover",
+        "100ms",
+    ]);
+    let http = web.http();
+    let (a_path, b_path) = (
+        format!("/e/{}/requests", endpoint(&a)),
+        format!("/e/{}/requests", endpoint(&b)),
+    );
+    http.get(&a_path).await.expect(200);
+    http.get(&b_path).await.expect_error(404);
+
+    // B joins the file: it is asked, and `/` leads to the page over both.
+    std::fs::write(&file, targets(&[&a, &b])).expect("rewrite the targets");
+    eventually("B to be found", || async {
+        (http.get(&b_path).await.status == 200).then_some(())
+    })
+    .await;
+    let own = web.addr;
+    let root = http.get("/").await;
+    assert_eq!(
+        root.header("location"),
+        Some(
+            format!(
+                "/?endpoints={own}/e/{}/,{own}/e/{}/",
+                endpoint(&a),
+                endpoint(&b)
+            )
+            .as_str()
+        ),
+        "{}",
+        root.text()
+    );
 }
