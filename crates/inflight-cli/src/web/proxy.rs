@@ -65,7 +65,7 @@ pub(super) async fn forward(server: &Server, request: Request<Incoming>) -> Resp
             StatusCode::NOT_FOUND,
             format!(
                 "{name:?} is not one of the {} endpoints this server watches",
-                server.endpoint_names().len()
+                server.endpoint_count()
             ),
         );
     };
