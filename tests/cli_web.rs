@@ -4,14 +4,11 @@
 //! endpoint; bad flags (`cli_web/refusals.rs`); the page itself in Chromium
 //! (`cli_web/browser.rs`).
 
-#[path = "support/admin.rs"]
-mod admin_support;
 #[path = "cli_web/browser.rs"]
 mod browser;
-#[path = "support/cli.rs"]
-mod cli_support;
 #[path = "cli_web/refusals.rs"]
 mod refusals;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -20,11 +17,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use admin_support::{Answer, Demo, TempDir};
-use admin_support::{ChildGuard, Http, eventually};
 use bytes::Bytes;
-use cli_support::{HELD, HOLD_DEADLINE, endpoint, endpoints, inflight_binary, start_demo};
 use http::Method;
+use support::admin::{Answer, Http};
+use support::cli::{HELD, HOLD_DEADLINE, endpoint, endpoints, inflight_binary, start_demo};
+use support::demo::{ChildGuard, Demo};
+use support::{eventually, temp_dir};
 use tokio::task::JoinHandle;
 
 const READ_TOKEN: &str = "r34d-cli-web";
@@ -281,8 +279,8 @@ async fn without_configured_tokens_the_browsers_token_is_passed_on() {
 async fn endpoints_found_by_file_discovery_are_reached_and_found_again() {
     let a = start_demo(HELD);
     let b = start_demo(HELD);
-    let dir = TempDir::new("cli-web-sd");
-    let file = dir.path.join("targets.json");
+    let dir = temp_dir("cli-web-sd");
+    let file = dir.path().join("targets.json");
     let targets = |list: &[&Demo]| {
         let targets: Vec<String> = list.iter().map(|demo| endpoint(demo)).collect();
         serde_json::json!([{ "targets": targets, "labels": { "job": "api" } }]).to_string()

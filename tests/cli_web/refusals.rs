@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use http::Method;
 
 use super::{Sentry, Web, error_of, raw};
-use crate::admin_support::{Http, eventually};
-use crate::cli_support::{HELD, endpoint, inflight, start_demo};
+use crate::support::admin::Http;
+use crate::support::cli::{HELD, endpoint, inflight, start_demo};
+use crate::support::eventually;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn it_asks_no_one_but_its_endpoints() {
