@@ -19,8 +19,8 @@ use hyper_util::rt::TokioExecutor;
 use inflight::admin::AdminServer;
 use inflight::{InFlightClient, InFlightClientLayer, InFlightLayer, Table};
 use serde_json::{Value, json};
-use support::Gate;
 use support::admin::{Http, start_admin, wait_for_listed};
+use support::{Gate, recording_upstream};
 use tower::{Layer, ServiceExt};
 
 /// The example of the W3C recommendation, as OpenTelemetry services send it.
@@ -50,30 +50,6 @@ async fn call(State(app): State<App>) -> String {
         Err(_) => 0,
     };
     json!({ "current": before, "upstream_status": status }).to_string()
-}
-
-/// An untracked upstream that records the headers it got, then waits for the gate.
-async fn recording_upstream(gate: Gate) -> (SocketAddr, Arc<Mutex<Vec<HeaderMap>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let router = Router::new()
-        .route(
-            "/data",
-            get(
-                |State((gate, seen)): State<(Gate, Arc<Mutex<Vec<HeaderMap>>>)>,
-                 headers: HeaderMap| async move {
-                    seen.lock().unwrap().push(headers);
-                    gate.wait().await;
-                    "data"
-                },
-            ),
-        )
-        .with_state((gate, seen.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (addr, seen)
 }
 
 struct Service {

@@ -35,8 +35,8 @@ pub mod tools;
 
 pub use gate::Gate;
 pub use serve::{
-    boxed, gated_upstream, serve_axum, serve_both_versions, serve_hyper, serve_tracked,
-    serve_tracked_router,
+    Seen, boxed, gated_upstream, recording_upstream, serve_axum, serve_both_versions, serve_hyper,
+    serve_tracked, serve_tracked_router,
 };
 
 use std::collections::VecDeque;
