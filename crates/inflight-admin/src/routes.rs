@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use http::{StatusCode, Uri};
 
+use crate::AdminServer;
 use crate::access::{self, Reader};
 use crate::handlers;
 use crate::health;
@@ -19,49 +20,61 @@ use crate::state::State as Admin;
 use crate::web;
 
 type Shared = State<Arc<Admin>>;
+type Endpoint = MethodRouter<Arc<Admin>>;
+
+/// The page's files other than `/`, one path segment each.
+const ASSET: &str = "/{name}";
 
 /// The admin API and the page, for `state`'s settings.
 pub(crate) fn router(state: Arc<Admin>) -> Router {
     let config = &state.config;
-    let read = "GET, HEAD";
-    let endpoint = |allow: &'static str, methods: MethodRouter<Arc<Admin>>| {
-        methods
+    let mut router = Router::new();
+    for (path, allow, methods) in endpoints(config) {
+        let methods = methods
             .fallback(move || async move { Failure::method_not_allowed(allow) })
             .layer(access::cors(config, allow))
             .layer(from_fn(move |request, next| {
                 access::options(allow, request, next)
-            }))
-    };
-    let mut router = Router::new()
-        .route("/requests", endpoint(read, get(handlers::list)))
-        .route(
-            "/requests/{id}",
-            endpoint(
-                "GET, HEAD, DELETE",
-                get(handlers::get).delete(handlers::terminate),
-            ),
-        )
-        .route(
-            "/requests/{id}/cancel",
-            endpoint("POST", post(handlers::cancel)),
-        )
-        .route("/traces/{id}", endpoint(read, get(handlers::trace)))
-        .route("/recent", endpoint(read, get(handlers::recent)))
-        .route("/profile", endpoint(read, get(handlers::profile)))
-        .route("/healthz", endpoint(read, get(healthz)))
-        .route("/dump", endpoint(read, get(dump)))
-        .route("/openapi.json", endpoint(read, get(openapi)))
-        // The page holds no data: it needs no token, and asks each admin port for the
-        // data with the tokens the user gives it. Its own query is for the page to read.
-        .route("/", endpoint(read, get(page)))
-        .route(
-            "/{name}",
-            endpoint(read, get(asset)).layer(from_fn(only_assets)),
+            }));
+        // Outermost, so that other names are no endpoint for every method and OPTIONS.
+        router = router.route(
+            path,
+            if path == ASSET {
+                methods.layer(from_fn(only_assets))
+            } else {
+                methods
+            },
         );
-    if config.metrics_endpoint.is_some() {
-        router = router.route("/metrics", endpoint(read, get(metrics)));
     }
     router.fallback(no_such_endpoint).with_state(state)
+}
+
+/// Each endpoint's path, the methods it allows, and its handlers.
+fn endpoints(config: &AdminServer) -> Vec<(&'static str, &'static str, Endpoint)> {
+    let read = "GET, HEAD";
+    let mut endpoints = vec![
+        ("/requests", read, get(handlers::list)),
+        (
+            "/requests/{id}",
+            "GET, HEAD, DELETE",
+            get(handlers::get).delete(handlers::terminate),
+        ),
+        ("/requests/{id}/cancel", "POST", post(handlers::cancel)),
+        ("/traces/{id}", read, get(handlers::trace)),
+        ("/recent", read, get(handlers::recent)),
+        ("/profile", read, get(handlers::profile)),
+        ("/healthz", read, get(healthz)),
+        ("/dump", read, get(dump)),
+        ("/openapi.json", read, get(openapi)),
+        // The page holds no data: it needs no token, and asks each admin port for the
+        // data with the tokens the user gives it. Its own query is for the page to read.
+        ("/", read, get(page)),
+        (ASSET, read, get(asset)),
+    ];
+    if config.metrics_endpoint.is_some() {
+        endpoints.push(("/metrics", read, get(metrics)));
+    }
+    endpoints
 }
 
 async fn no_such_endpoint(uri: Uri) -> Failure {
@@ -149,7 +162,6 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::AdminServer;
 
     async fn send(router: &Router, method: Method, path: &str, origin: &str) -> Response {
         let request = Request::builder()
@@ -195,5 +207,51 @@ mod tests {
             allowed(&reply),
             Some(HeaderValue::from_static("http://localhost:9084"))
         );
+    }
+
+    /// The router and openapi.json name the same paths and methods: a route missing
+    /// from either fails here.
+    #[test]
+    fn the_description_names_every_route() {
+        let config =
+            AdminServer::new(inflight_core::Table::builder().build()).metrics_endpoint(String::new);
+        let spec: serde_json::Value = serde_json::from_str(crate::OPENAPI).unwrap();
+        let described = spec["paths"].as_object().unwrap();
+        let methods = |path: &str| -> Vec<String> {
+            let mut methods: Vec<String> = described[path]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|m| m.to_uppercase())
+                .collect();
+            methods.sort();
+            methods
+        };
+        let routes = endpoints(&config);
+        for (path, allow, _) in &routes {
+            if *path == ASSET {
+                continue;
+            }
+            assert!(described.contains_key(*path), "{path} is not described");
+            let mut allowed: Vec<String> = allow
+                .split(", ")
+                .filter(|m| *m != "HEAD")
+                .map(str::to_owned)
+                .collect();
+            allowed.sort();
+            assert_eq!(methods(path), allowed, "{path}");
+        }
+        for path in described.keys() {
+            if routes.iter().any(|(route, _, _)| route == path) {
+                continue;
+            }
+            // The page's files are the one route with a parameter the description lists
+            // one by one.
+            assert!(
+                web::is_asset(&path[1..]),
+                "{path} is described but not routed"
+            );
+            assert_eq!(methods(path), ["GET"], "{path}");
+        }
     }
 }
