@@ -49,7 +49,7 @@ fi
 # The admin-port tests scrape the demo with a real Prometheus (tests/admin_prometheus.rs,
 # Debian's package; tests/cli_fleet.rs finds admin ports through its targets API) and
 # fuzz its API with schemathesis (tests/admin_schemathesis.rs, from PyPI, the version
-# tests/support/admin.rs names).
+# tests/support/tools.rs names).
 if ! command -v prometheus >/dev/null 2>&1; then
   echo "test-all: installing prometheus"
   as_root apt-get update

@@ -117,7 +117,7 @@ async fn dropping_the_response_unread_ends_the_call_as_dropped_early() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_cannot_connect_ends_as_failed() {
     let table = support::table();
-    let port = support::closed_port();
+    let port = support::free_port();
     let error = tracked(&table)
         .get(format!("http://127.0.0.1:{port}/nobody"))
         .send()

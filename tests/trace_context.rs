@@ -2,13 +2,11 @@
 //! `traceparent`, keeps `tracestate`, and its outbound calls send a `traceparent` naming
 //! their own spans. The ids show on the admin port and through `inflight::current()`.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use admin_support::{Gate, Http, start_admin, wait_for_listed};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -21,6 +19,8 @@ use hyper_util::rt::TokioExecutor;
 use inflight::admin::AdminServer;
 use inflight::{InFlightClient, InFlightClientLayer, InFlightLayer, Table};
 use serde_json::{Value, json};
+use support::Gate;
+use support::admin::{Http, start_admin, wait_for_listed};
 use tower::{Layer, ServiceExt};
 
 /// The example of the W3C recommendation, as OpenTelemetry services send it.
@@ -85,7 +85,7 @@ struct Service {
 }
 
 async fn service(layer: impl Fn(Table) -> InFlightLayer) -> Service {
-    let table = admin_support::table();
+    let table = support::table();
     let gate = Gate::new();
     let (upstream, seen) = recording_upstream(gate.clone()).await;
     let app = App {
@@ -116,7 +116,7 @@ async fn service(layer: impl Fn(Table) -> InFlightLayer) -> Service {
 /// The headers of the upstream's first request, once it has them: the call is in the
 /// table from the moment it is made, before the upstream has read it.
 async fn first_headers(seen: &Mutex<Vec<HeaderMap>>) -> HeaderMap {
-    admin_support::eventually("the upstream to get the call", || async {
+    support::eventually("the upstream to get the call", || async {
         seen.lock().unwrap().first().cloned()
     })
     .await
@@ -202,7 +202,7 @@ async fn joins_the_callers_trace_and_passes_it_on() {
     assert_eq!(body["current"]["parent_span_id"], KNOWN_SPAN);
 
     // Finished requests carry the ids too.
-    let recent = admin_support::eventually("the ended requests in /recent", || async {
+    let recent = support::eventually("the ended requests in /recent", || async {
         let recent = service.admin.get("/recent").await.expect(200);
         let samples: Vec<Value> = recent["families"]
             .as_array()?
@@ -304,7 +304,7 @@ async fn a_bad_header_starts_a_new_trace_and_is_never_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_outside_any_request_starts_a_trace_and_keeps_a_set_traceparent() {
-    let table = admin_support::table();
+    let table = support::table();
     let gate = Gate::new();
     gate.open();
     let (upstream, seen) = recording_upstream(gate).await;
@@ -338,7 +338,7 @@ async fn a_call_outside_any_request_starts_a_trace_and_keeps_a_set_traceparent()
                 .unwrap(),
         ),
     );
-    let entry = admin_support::eventually("the call in the table", || async {
+    let entry = support::eventually("the call in the table", || async {
         let port = held_upstream.port().to_string();
         (table.snapshot().entries.into_iter()).find(|entry| entry.uri.contains(&port))
     })

@@ -113,6 +113,12 @@ where
     serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(service)).await
 }
 
+/// Serves `router` with its routes behind an `InFlightLayer` on `table` (inside the router,
+/// so requests have their route), peers in `ConnectInfo`.
+pub async fn serve_tracked_router(table: &Table, router: axum::Router) -> SocketAddr {
+    serve_axum(router.layer(inflight::InFlightLayer::with_table(table.clone()))).await
+}
+
 /// Boxes the response bodies of `service`: one body type for services that answer with
 /// several.
 pub fn boxed<S, B>(
