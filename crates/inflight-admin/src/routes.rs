@@ -6,10 +6,8 @@ use std::time::SystemTime;
 
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use hyper::body::Incoming;
-use inflight_core::wire::{
-    ProfileReport, RecentReport, Request as WireRequest, RequestList, RequestReply,
-};
-use inflight_core::{Direction, EntrySnapshot, parse_duration};
+use inflight_core::{Direction, EntrySnapshot};
+use inflight_wire::{ProfileReport, RecentReport, RequestList, RequestReply, parse_duration};
 
 use crate::access::{self, Need};
 use crate::control;
@@ -17,6 +15,7 @@ use crate::health;
 use crate::profile::Profile;
 use crate::reply::{self, Failure, Reply, json, parse_bool, query_pairs};
 use crate::state::{State, lock};
+use crate::to_wire;
 use crate::traces;
 use crate::web;
 
@@ -264,14 +263,11 @@ fn list(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
     let requests = entries
         .into_iter()
         .take(limit)
-        .map(|entry| WireRequest::from_snapshot(entry, false))
+        .map(|entry| to_wire::request(entry, false))
         .collect();
     Ok(json(
         StatusCode::OK,
-        &RequestList {
-            origin: state.origin(),
-            requests,
-        },
+        &RequestList::new(state.origin(), requests),
     ))
 }
 
@@ -283,10 +279,7 @@ fn get(state: &State, id: u64) -> Result<Reply, Failure> {
         .ok_or_else(|| Failure::not_found(format!("no request #{id} is in flight")))?;
     Ok(json(
         StatusCode::OK,
-        &RequestReply {
-            origin: state.origin(),
-            request: WireRequest::from_snapshot(&entry, true),
-        },
+        &RequestReply::new(state.origin(), to_wire::request(&entry, true)),
     ))
 }
 
@@ -299,11 +292,11 @@ fn recent(state: &State) -> Reply {
     };
     json(
         StatusCode::OK,
-        &RecentReport {
-            origin: state.origin(),
-            dropped: state.config.table.finished_dropped(),
+        &RecentReport::new(
+            state.origin(),
+            state.config.table.finished_dropped(),
             families,
-        },
+        ),
     )
 }
 
@@ -318,15 +311,15 @@ fn profile(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
     let mut aggregates = lock(&state.aggregates);
     let aggregates = &mut *aggregates;
     let profile = &mut aggregates.profile;
-    let report = ProfileReport {
-        origin: state.origin(),
-        window_start: profile.window_start(),
-        window_seconds: SystemTime::now()
+    let report = ProfileReport::new(
+        state.origin(),
+        profile.window_start(),
+        SystemTime::now()
             .duration_since(profile.since())
             .unwrap_or_default()
             .as_secs_f64(),
-        routes: profile.report(&aggregates.families),
-    };
+        profile.report(&aggregates.families),
+    );
     if reset {
         *profile = Profile::new();
     }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use http::Method;
-use inflight_core::wire::{ControlReply, Request, RequestList, RequestReply};
+use inflight_wire::{ControlReply, Direction, Request, RequestList, RequestReply};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -160,7 +160,7 @@ pub(crate) async fn ls(
             }
             cells.extend([
                 request.id.to_string(),
-                if request.direction == "inbound" {
+                if request.direction == Direction::Inbound {
                     "in"
                 } else {
                     "out"

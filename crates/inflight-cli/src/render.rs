@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use inflight_core::Elapsed;
+use inflight_wire::Elapsed;
 
 /// Writes to stdout (through the `out!` and `outln!` macros). A reader that went away,
 /// as `head` does, ends the program quietly with 0 instead of the panic of `print!`;
@@ -27,7 +27,7 @@ pub(crate) fn ms(milliseconds: f64) -> String {
 
 /// A request's status with what its caller's wait adds, as the dump writes it:
 /// `awaiting headers, past deadline by 0.20s, orphan`.
-pub(crate) fn status(request: &inflight_core::wire::Request) -> String {
+pub(crate) fn status(request: &inflight_wire::Request) -> String {
     let mut text = request.status.clone();
     if let Some(deadline) = request.deadline_ms {
         let gap = (deadline - request.elapsed_ms).abs();
@@ -44,7 +44,7 @@ pub(crate) fn status(request: &inflight_core::wire::Request) -> String {
 }
 
 /// Whether nobody waits for a request any more: past its deadline, or an orphan.
-pub(crate) fn unwaited(request: &inflight_core::wire::Request) -> bool {
+pub(crate) fn unwaited(request: &inflight_wire::Request) -> bool {
     request.past_deadline || request.orphan
 }
 

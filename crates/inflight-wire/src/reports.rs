@@ -217,8 +217,10 @@ mod tests {
 
     #[test]
     fn health_reads_its_state() {
-        let mut report = HealthReport::default();
-        report.state = HealthState::Busy;
+        let report = HealthReport {
+            state: HealthState::Busy,
+            ..HealthReport::default()
+        };
         let mut json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["state"], "busy");
         assert_eq!(json["server_time"], "1970-01-01T00:00:00.000Z");
@@ -229,8 +231,10 @@ mod tests {
 
     #[test]
     fn a_finished_request_keeps_its_ending() {
-        let mut finished = FinishedRequest::default();
-        finished.ending = Ending::DroppedEarly;
+        let finished = FinishedRequest {
+            ending: Ending::DroppedEarly,
+            ..FinishedRequest::default()
+        };
         let json = serde_json::to_value(&finished).unwrap();
         assert_eq!(json["ending"], "dropped_early");
         assert_eq!(json["request"]["direction"], "inbound");

@@ -167,6 +167,24 @@ impl RequestReply {
     }
 }
 
+impl ControlReply {
+    /// A reply from who answered, what was done, the request as it was before, and a
+    /// cancel's grace.
+    pub fn new(
+        origin: Origin,
+        action: ControlAction,
+        request: Request,
+        grace_ms: Option<f64>,
+    ) -> ControlReply {
+        ControlReply {
+            origin,
+            action,
+            request,
+            grace_ms,
+        }
+    }
+}
+
 impl ErrorBody {
     /// `{"error": error}`.
     pub fn new(error: impl Into<String>) -> ErrorBody {

@@ -2,7 +2,7 @@
 //! link.
 
 use http::Method;
-use inflight_core::wire::{ProfileReport, RecentReport};
+use inflight_wire::{ProfileReport, RecentReport};
 
 use super::all_answered;
 use crate::Failure;
@@ -63,7 +63,7 @@ pub(crate) async fn recent(api: &Api, endpoint: &Endpoint) -> Result<(), Failure
                     String::new(),
                     error.request.id.to_string(),
                     ms(error.duration_ms),
-                    error.ending.clone(),
+                    error.ending.to_string(),
                     error
                         .request
                         .response_status

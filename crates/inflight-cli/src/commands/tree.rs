@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use inflight_core::wire::{Request, RequestList};
+use inflight_wire::{Direction, Request, RequestList};
 use serde::Serialize;
 
 use super::{LsError, all_answered, fetch_lists};
@@ -141,10 +141,10 @@ fn render(items: &[Listed<'_>], lines: &[Line]) -> String {
 
 /// `in`, `out` or the direction as listed.
 pub(crate) fn direction(request: &Request) -> &str {
-    match request.direction.as_str() {
-        "inbound" => "in",
-        "outbound" => "out",
-        other => other,
+    match request.direction {
+        Direction::Inbound => "in",
+        Direction::Outbound => "out",
+        other => other.as_str(),
     }
 }
 

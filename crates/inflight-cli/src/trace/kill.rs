@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use inflight_core::TraceId;
-use inflight_core::wire::{Request, RequestList};
+use inflight_wire::{Direction, Request, RequestList, TraceId};
 
 use crate::tree::{self, Listed};
 
@@ -76,7 +75,7 @@ fn label(request: &Request) -> String {
     format!(
         "#{} ({} {} \"{}\")",
         request.id,
-        if request.direction == "outbound" {
+        if request.direction == Direction::Outbound {
             "out"
         } else {
             "in"
