@@ -169,11 +169,7 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         let mut cells = vec![
             Cell::from(host_text(row)),
             Cell::from(id_text(row)).style(id_style),
-            Cell::from(if r.direction == Direction::Inbound {
-                "in"
-            } else {
-                "out"
-            }),
+            Cell::from(crate::render::direction(r)),
             Cell::from(Elapsed(age).to_string()).style(age_style(age)),
             Cell::from(Elapsed(row.status_age(now)).to_string()),
             Cell::from(crate::render::status(r)).style(

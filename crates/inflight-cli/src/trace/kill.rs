@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use inflight_wire::{Direction, Request, RequestList, TraceId};
+use inflight_wire::{Request, RequestList, TraceId};
 
 use crate::tree::{self, Listed};
 
@@ -75,11 +75,7 @@ fn label(request: &Request) -> String {
     format!(
         "#{} ({} {} \"{}\")",
         request.id,
-        if request.direction == Direction::Outbound {
-            "out"
-        } else {
-            "in"
-        },
+        crate::render::direction(request),
         request.method,
         request.uri
     )
