@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use jiff::SpanRelativeTo;
+use jiff::SignedDuration;
 use jiff::fmt::friendly::SpanParser;
 
 /// Why a duration did not parse.
@@ -28,8 +28,11 @@ impl std::error::Error for ParseDurationError {}
 
 static PARSER: SpanParser = SpanParser::new();
 
-/// Parses `250ms`, `5s`, `1.5s`, `2m`, `1h30m`, `100us` or `0`: jiff's friendly format
-/// (which also reads `1h 30m` and `2 hours`), with a bare `0` as zero.
+/// Parses `250ms`, `5s`, `1.5s`, `2m`, `1h30m`, `100us`, `1d` or `0`.
+///
+/// A duration is a number with a unit (`ns`, `us` or `µs`, `ms`, `s`, `m`, `h`, `d`), or
+/// several written together, which add up: `1h30m`, and also `1.5h`, `30s1m`. Each
+/// number may have a fraction. jiff reads each part, exactly: no floating point.
 ///
 /// ```
 /// use std::time::Duration;
@@ -53,17 +56,48 @@ pub fn parse_duration(input: &str) -> Result<Duration, ParseDurationError> {
     if text.starts_with(['-', '+']) {
         return Err(error("it has a sign; a duration here is never negative"));
     }
-    // jiff's own message names the grammar's internals; say what to change instead when
-    // the mistake is a common one.
-    if !text.ends_with(|c: char| c.is_alphabetic()) {
-        return Err(error("a number needs a unit (ms, s, m, h)"));
+    // jiff's friendly format wants its units largest first, each once, and a fraction on
+    // the last only; the API has always taken any order (its OpenAPI pattern says so). So
+    // jiff reads one number and unit at a time, and the parts add up.
+    let is_number = |c: char| c.is_ascii_digit() || c == '.';
+    let mut total = SignedDuration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !is_number(c))
+            .ok_or_else(|| error("a number needs a unit (ms, s, m, h)"))?;
+        if number_len == 0 {
+            return Err(error("expected a number"));
+        }
+        let (number, after) = rest.split_at(number_len);
+        let unit_len = after.find(is_number).unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let part = part(number, unit).map_err(|reason| error(&reason))?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| error("out of range"))?;
+        rest = after;
     }
-    // Through a `Span`, so `d` reads as 24 hours, as it always has here.
-    let span = PARSER.parse_span(text).map_err(|e| error(&e.to_string()))?;
-    let signed = span
-        .to_duration(SpanRelativeTo::days_are_24_hours())
-        .map_err(|e| error(&e.to_string()))?;
-    Duration::try_from(signed).map_err(|_| error("out of range"))
+    Duration::try_from(total).map_err(|_| error("out of range"))
+}
+
+/// One number and its unit.
+fn part(number: &str, unit: &str) -> Result<SignedDuration, String> {
+    // jiff has no days in a duration (a calendar's day is not always 24 hours); here a day
+    // is 24 hours, as it always was.
+    let (unit, times) = match unit {
+        "ns" | "us" | "µs" | "ms" | "s" | "m" | "h" => (unit, 1),
+        "d" => ("h", 24),
+        _ => return Err("unknown unit (use ms, s, m or h)".to_owned()),
+    };
+    // `.5s` and `5.s` have always read as 0.5s and 5s; jiff wants digits on both sides.
+    let number = number.strip_suffix('.').unwrap_or(number);
+    let zero = if number.starts_with('.') { "0" } else { "" };
+    let part = PARSER
+        .parse_duration(format!("{zero}{number}{unit}"))
+        .map_err(|e| e.to_string())?;
+    part.checked_mul(times)
+        .ok_or_else(|| "out of range".to_owned())
 }
 
 #[cfg(test)]
@@ -83,7 +117,12 @@ mod tests {
         assert_eq!(parse_duration(" 0 "), Ok(Duration::ZERO));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5d"), Ok(Duration::from_secs(129_600)));
+        // Any order, repeats and fractions anywhere: the parts add up.
+        assert_eq!(parse_duration("30s1m"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5h30m"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration(".5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5.s"), Ok(Duration::from_secs(5)));
     }
 
     #[test]
