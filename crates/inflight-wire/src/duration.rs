@@ -90,8 +90,17 @@ fn part(number: &str, unit: &str) -> Result<SignedDuration, String> {
         "d" => ("h", 24),
         _ => return Err("unknown unit (use ms, s, m or h)".to_owned()),
     };
+    if number.matches('.').count() > 1 || !number.contains(|c: char| c.is_ascii_digit()) {
+        return Err("bad number".to_owned());
+    }
     // `.5s` and `5.s` have always read as 0.5s and 5s; jiff wants digits on both sides.
     let number = number.strip_suffix('.').unwrap_or(number);
+    // A duration holds whole nanoseconds: a fraction of one is dropped, not an error.
+    let number = match unit {
+        "ns" => number.split('.').next().unwrap_or(number),
+        _ => number,
+    };
+    let number = if number.is_empty() { "0" } else { number };
     let zero = if number.starts_with('.') { "0" } else { "" };
     let part = PARSER
         .parse_duration(format!("{zero}{number}{unit}"))
@@ -123,6 +132,8 @@ mod tests {
         assert_eq!(parse_duration("1.5h30m"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration(".5s"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("5.s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("7.9ns"), Ok(Duration::from_nanos(7)));
+        assert_eq!(parse_duration(".9ns1s"), Ok(Duration::from_secs(1)));
     }
 
     #[test]
@@ -136,7 +147,8 @@ mod tests {
     fn rejects_with_a_reason() {
         let reason = |bad: &str| parse_duration(bad).unwrap_err().to_string();
         for bad in [
-            "", "5", "s", "5x", "-1s", "1..2s", "1e400s", "soon", "1s-", "2 months",
+            "", "5", "s", "5x", "-1s", "1..2s", "1e400s", "soon", "1s-", ".s", "1.2.3ns",
+            "2 months",
         ] {
             let message = reason(bad);
             assert!(
