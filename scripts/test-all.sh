@@ -9,8 +9,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
-# The web page's browser test (tests/web_page.rs): Debian's Chromium, driven from Node by
-# playwright-core (never a browser download of its own).
+# The web page's browser tests (tests/web_page.rs, tests/cli_web.rs): Debian's Chromium,
+# driven from Node by playwright-core (never a browser download of its own).
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
   || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -49,7 +49,7 @@ fi
 # The admin-port tests scrape the demo with a real Prometheus (tests/admin_prometheus.rs,
 # Debian's package; tests/cli_fleet.rs finds admin ports through its targets API) and
 # fuzz its API with schemathesis (tests/admin_schemathesis.rs, from PyPI, the version
-# tests/support/admin.rs names).
+# tests/support/tools.rs names).
 if ! command -v prometheus >/dev/null 2>&1; then
   echo "test-all: installing prometheus"
   as_root apt-get update

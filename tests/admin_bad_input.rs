@@ -2,25 +2,25 @@
 //! wrong-shaped JSON bodies, bodies over 64 KiB, huge headers and wrong methods all get a
 //! 4xx, a JSON `{"error": ...}` (but hyper's own 431), and the server keeps answering.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use admin_support::{DEADLINE, Http, start_admin};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use inflight::admin::AdminServer;
+use support::DEADLINE;
+use support::admin::{Http, start_admin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn admin() -> (inflight::admin::AdminHandle, Http) {
-    start_admin(AdminServer::new(admin_support::table())).await
+    start_admin(AdminServer::new(support::table())).await
 }
 
 /// Checks that `answer` is a 4xx JSON error with `status` whose message contains `says`.
-fn assert_rejected(what: &str, answer: &admin_support::Answer, status: u16, says: &str) {
+fn assert_rejected(what: &str, answer: &support::admin::Answer, status: u16, says: &str) {
     assert_eq!(
         answer.status.as_u16(),
         status,

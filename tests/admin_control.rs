@@ -4,15 +4,11 @@
 //! and escalates after the grace period, `forbid_cancel` refuses both, and bad ids are
 //! 404 or 400.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use admin_support::{
-    Answer, Demo, Gate, Http, serve_slow_upstream, serve_tracked, start_admin, wait_for_listed,
-};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -25,6 +21,9 @@ use hyper_util::rt::TokioExecutor;
 use inflight::admin::AdminServer;
 use inflight::{InFlightClient, InFlightClientLayer, Table};
 use serde_json::Value;
+use support::admin::{Answer, Http, serve_slow_upstream, start_admin, wait_for_listed};
+use support::demo::Demo;
+use support::{Gate, serve_tracked_router};
 use tokio::task::JoinHandle;
 use tower::{Layer, ServiceExt};
 
@@ -109,7 +108,7 @@ async fn service(admin: AdminServer, table: Table) -> Service {
         .route("/stubborn", get(stubborn))
         .route("/forbidden", get(forbidden))
         .with_state(app);
-    let api = Http::new(serve_tracked(&table, router).await);
+    let api = Http::new(serve_tracked_router(&table, router).await);
     let (handle, admin) = start_admin(admin).await;
     Service {
         table,
@@ -122,7 +121,7 @@ async fn service(admin: AdminServer, table: Table) -> Service {
 }
 
 async fn default_service() -> Service {
-    let table = admin_support::table();
+    let table = support::table();
     service(AdminServer::new(table.clone()), table).await
 }
 
@@ -175,7 +174,7 @@ async fn terminate_ends_a_request_held_by_a_60s_upstream() {
     assert_terminated(&answer, "maintenance window");
     // The inbound request and its outbound child are both gone.
     wait_for_listed(&s.admin, "", 0).await;
-    admin_support::eventually("the table to empty", || async {
+    support::eventually("the table to empty", || async {
         s.table.is_empty().then_some(())
     })
     .await;
@@ -247,7 +246,7 @@ async fn a_terminated_outbound_call_resolves_as_a_made_up_503() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminated_outbound_call_of_the_caller_carries_terminated() {
     // The caller is the test itself, outside any handler.
-    let table = admin_support::table();
+    let table = support::table();
     let upstream = serve_slow_upstream(Duration::from_secs(60)).await;
     let (_handle, admin) = start_admin(AdminServer::new(table.clone())).await;
     let client = InFlightClientLayer::with_table(table.clone())
@@ -306,7 +305,7 @@ async fn cancel_wakes_the_handler_which_finishes_on_its_own() {
     assert_eq!(reply["request"]["id"], id);
 
     // `inflight::cancelled()` resolved: the handler moved on to cleaning up.
-    let request = admin_support::eventually("the handler to see the cancel", || async {
+    let request = support::eventually("the handler to see the cancel", || async {
         let one = s.admin.get(&format!("/requests/{id}")).await.expect(200);
         let request = one["request"].clone();
         (request["status"] == "cleaning up after cancel (cancel requested)").then_some(request)
@@ -340,7 +339,7 @@ async fn cancel_wakes_the_handler_which_finishes_on_its_own() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_that_ignores_cancel_is_terminated_after_the_grace_period() {
-    let table = admin_support::table();
+    let table = support::table();
     let s = service(
         AdminServer::new(table.clone()).default_grace(Duration::from_millis(300)),
         table,
@@ -411,7 +410,7 @@ async fn a_grace_longer_than_an_hour_is_cut_to_an_hour() {
 async fn forbid_cancel_refuses_both_cancel_and_terminate() {
     let s = default_service().await;
     let call = s.api.spawn_get("/forbidden");
-    let id = admin_support::eventually("the request to forbid cancelling", || async {
+    let id = support::eventually("the request to forbid cancelling", || async {
         let list = s.admin.get("/requests").await.expect(200);
         let request = list["requests"].get(0)?.clone();
         (request["status"] == "committing").then(|| request["id"].as_u64().unwrap())

@@ -1,19 +1,19 @@
 //! `/healthz` turns from free (200) to busy (503 `{"state":"busy"}`) by the configured
 //! rules, and `on_busy_change` fires once per transition.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use admin_support::{Gate, Http, serve_tracked, start_admin, wait_for_listed};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use http::StatusCode;
 use inflight::admin::{AdminServer, BuildInfo};
 use serde_json::Value;
+use support::admin::{Http, start_admin, wait_for_listed};
+use support::{Gate, serve_tracked_router};
 
 async fn held(State(gate): State<Gate>) -> &'static str {
     gate.wait().await;
@@ -27,12 +27,12 @@ type Transitions = Arc<Mutex<Vec<bool>>>;
 async fn service(
     configure: impl FnOnce(AdminServer) -> AdminServer,
 ) -> (Http, Http, Gate, Transitions, inflight::admin::AdminHandle) {
-    let table = admin_support::table();
+    let table = support::table();
     let gate = Gate::new();
     let router = Router::new()
         .route("/held", get(held))
         .with_state(gate.clone());
-    let api = Http::new(serve_tracked(&table, router).await);
+    let api = Http::new(serve_tracked_router(&table, router).await);
     let transitions = Transitions::default();
     let seen = transitions.clone();
     let server = configure(AdminServer::new(table))
@@ -52,7 +52,7 @@ async fn health(admin: &Http) -> (StatusCode, Value) {
 }
 
 async fn wait_for_state(admin: &Http, state: &str) -> Value {
-    admin_support::eventually(&format!("/healthz to say {state}"), || async {
+    support::eventually(&format!("/healthz to say {state}"), || async {
         let (status, report) = health(admin).await;
         if report["state"] != state {
             return None;

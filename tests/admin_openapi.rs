@@ -3,12 +3,10 @@
 //! agrees with the description, and live answers of each endpoint have the documented
 //! status, content type and fields. schemathesis (`admin_schemathesis.rs`) goes deeper.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::collections::BTreeSet;
 
-use admin_support::{Answer, Gate, Http, serve_tracked, start_admin, wait_for_listed};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -16,6 +14,8 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use inflight::admin::AdminServer;
 use serde_json::Value;
+use support::admin::{Answer, Http, start_admin, wait_for_listed};
+use support::{Gate, serve_tracked_router};
 
 /// The methods probed on every path. OPTIONS is left out: it is the CORS preflight,
 /// answered on every path.
@@ -208,13 +208,13 @@ async fn held(State(gate): State<Gate>) -> &'static str {
 async fn the_description_matches_the_router_and_its_answers() {
     let spec = spec();
     assert_eq!(spec["openapi"], "3.0.3");
-    let table = admin_support::table();
+    let table = support::table();
     let gate = Gate::new();
     let router = Router::new()
         .route("/held", get(held))
         .route("/quick", get(|| async { "quick" }))
         .with_state(gate.clone());
-    let api = Http::new(serve_tracked(&table, router).await);
+    let api = Http::new(serve_tracked_router(&table, router).await);
     let (_handle, admin) = start_admin(
         AdminServer::new(table.clone())
             .busy_when_inbound_above(2)
@@ -228,7 +228,7 @@ async fn the_description_matches_the_router_and_its_answers() {
     let _calls: Vec<_> = (0..3).map(|_| api.spawn_get("/held")).collect();
     let listed = wait_for_listed(&admin, "direction=inbound", 3).await;
     let ids: Vec<u64> = listed.iter().map(|r| r["id"].as_u64().unwrap()).collect();
-    admin_support::eventually("/recent to have the finished request", || async {
+    support::eventually("/recent to have the finished request", || async {
         let recent = admin.get("/recent").await.expect(200);
         (!recent["families"].as_array()?.is_empty()).then_some(())
     })
@@ -382,7 +382,7 @@ async fn the_description_matches_the_router_and_its_answers() {
 async fn guarded_operations_document_401_and_open_ones_need_no_token() {
     let spec = spec();
     let (_handle, admin) = start_admin(
-        AdminServer::new(admin_support::table())
+        AdminServer::new(support::table())
             .read_token("reader")
             .kill_token("killer")
             .metrics_endpoint(String::new),

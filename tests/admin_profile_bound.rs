@@ -3,12 +3,10 @@
 //! statuses over a hundred routes go through a real admin server, and the process grows
 //! by no more than the bound.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::collections::HashSet;
 
-use admin_support::start_admin;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Path;
@@ -16,6 +14,7 @@ use axum::routing::get;
 use http::Request;
 use http_body_util::BodyExt;
 use inflight::admin::AdminServer;
+use support::admin::start_admin;
 use tower::ServiceExt;
 
 const REQUESTS: u64 = 20_000;

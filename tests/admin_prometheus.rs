@@ -1,17 +1,15 @@
 //! A real Prometheus scrapes the demo's `/metrics` on its admin port and reports the same
 //! number of inbound requests in flight as `/requests?direction=inbound` lists.
 
-#[path = "support/admin.rs"]
-mod admin_support;
-#[path = "support/prometheus.rs"]
-mod prometheus_support;
+mod support;
 
 use std::collections::HashSet;
 
-use admin_support::{Demo, wait_for_listed};
 use http::StatusCode;
-use prometheus_support::{Job, Prometheus};
 use serde_json::Value;
+use support::admin::wait_for_listed;
+use support::demo::Demo;
+use support::prometheus::{Job, Prometheus};
 
 /// Requests the test holds in flight.
 const HELD: usize = 3;
@@ -53,7 +51,7 @@ fn prometheus_value(answer: &Value) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_sees_the_requests_in_flight() {
     // Installed first: an install can take longer than the upstream holds requests.
-    admin_support::prometheus();
+    support::tools::prometheus();
     let demo = Demo::start(&["--no-traffic", "--upstream-delay", "60s"]);
     let (api, admin) = (demo.api_client(), demo.admin_client());
     let _held: Vec<_> = (0..HELD)
@@ -63,7 +61,7 @@ async fn prometheus_sees_the_requests_in_flight() {
 
     // The demo exports the gauge itself.
     let gauge = format!("http_server_active_requests {HELD}");
-    admin_support::eventually("the gauge on /metrics", || async {
+    support::eventually("the gauge on /metrics", || async {
         let metrics = admin.get("/metrics").await;
         assert_eq!(metrics.status, StatusCode::OK);
         metrics
@@ -90,7 +88,7 @@ async fn prometheus_sees_the_requests_in_flight() {
         );
     }
 
-    let value = admin_support::eventually("Prometheus to have scraped the gauge", || {
+    let value = support::eventually("Prometheus to have scraped the gauge", || {
         let server = server.clone();
         async move {
             let answer = server

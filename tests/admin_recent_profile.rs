@@ -2,13 +2,11 @@
 //! `/profile` (time per route and status, `?reset=true` starts a new window) after real
 //! requests: fast, slow, failed, terminated, and outbound calls.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use admin_support::{Http, serve_slow_upstream, serve_tracked, start_admin, wait_for_listed};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -21,6 +19,8 @@ use hyper_util::rt::TokioExecutor;
 use inflight::admin::AdminServer;
 use inflight::{InFlightClient, InFlightClientLayer};
 use serde_json::Value;
+use support::admin::{Http, serve_slow_upstream, start_admin, wait_for_listed};
+use support::serve_tracked_router;
 use tower::{Layer, ServiceExt};
 
 #[derive(Clone)]
@@ -86,7 +86,7 @@ fn status<'a>(route: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recent_and_profile_after_real_requests() {
-    let table = admin_support::table();
+    let table = support::table();
     let upstream = serve_slow_upstream(Duration::ZERO).await;
     let app = App {
         client: InFlightClientLayer::with_table(table.clone())
@@ -99,7 +99,7 @@ async fn recent_and_profile_after_real_requests() {
         .route("/slow", get(slow))
         .route("/proxy", get(proxy))
         .with_state(app);
-    let api = Http::new(serve_tracked(&table, router).await);
+    let api = Http::new(serve_tracked_router(&table, router).await);
     let (_handle, admin) = start_admin(AdminServer::new(table.clone())).await;
 
     for path in ["/work/0", "/work/0", "/work/0", "/work/150"] {
@@ -123,7 +123,7 @@ async fn recent_and_profile_after_real_requests() {
     );
 
     // Requests end a moment after their client has the last byte.
-    let recent = admin_support::eventually("every request in /recent", || async {
+    let recent = support::eventually("every request in /recent", || async {
         let recent = admin.get("/recent").await.expect(200);
         let done = ["/work/{ms}", "/fail", "/slow", "/proxy"]
             .iter()
@@ -249,7 +249,7 @@ async fn recent_and_profile_after_real_requests() {
     assert_eq!(same["window_start"], fresh["window_start"]);
 
     assert_eq!(api.get("/work/0").await.status, StatusCode::OK);
-    let next = admin_support::eventually("the new request in the profile", || async {
+    let next = support::eventually("the new request in the profile", || async {
         let profile = admin.get("/profile").await.expect(200);
         route(&profile, "/work/{ms}").is_some().then_some(profile)
     })

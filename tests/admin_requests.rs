@@ -2,12 +2,10 @@
 //! flight: `/requests` and every filter, `/requests/{id}` with its history, `/dump` and
 //! `/openapi.json`.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::net::SocketAddr;
 
-use admin_support::{Gate, Http, serve_slow_upstream, serve_tracked, start_admin, wait_for_listed};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{any, get};
@@ -20,6 +18,8 @@ use hyper_util::rt::TokioExecutor;
 use inflight::admin::AdminServer;
 use inflight::{InFlightClient, InFlightClientLayer};
 use serde_json::Value;
+use support::admin::{Http, serve_slow_upstream, start_admin, wait_for_listed};
+use support::{Gate, serve_tracked_router};
 use tower::{Layer, ServiceExt};
 
 #[derive(Clone)]
@@ -65,7 +65,7 @@ async fn listed(admin: &Http, query: &str) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_filters_and_shows_requests_in_flight() {
-    let table = admin_support::table();
+    let table = support::table();
     let upstream = serve_slow_upstream(std::time::Duration::from_secs(60)).await;
     let gate = Gate::new();
     let app = App {
@@ -78,7 +78,7 @@ async fn lists_filters_and_shows_requests_in_flight() {
         .route("/hold/{name}", any(hold))
         .route("/call/{name}", get(call))
         .with_state(app);
-    let api = Http::new(serve_tracked(&table, router).await);
+    let api = Http::new(serve_tracked_router(&table, router).await);
     let (_handle, admin) = start_admin(AdminServer::new(table.clone()).host_name("testhost")).await;
 
     // Nothing in flight yet.
@@ -90,7 +90,7 @@ async fn lists_filters_and_shows_requests_in_flight() {
     let a = wait_for_listed(&admin, "", 1).await[0]["id"]
         .as_u64()
         .unwrap();
-    admin_support::eventually("#A to be 2s old", || async {
+    support::eventually("#A to be 2s old", || async {
         let answer = admin.get(&format!("/requests/{a}")).await.expect(200);
         (answer["request"]["elapsed_ms"].as_f64().unwrap() >= 2100.0).then_some(())
     })

@@ -3,13 +3,14 @@
 //! description's links from the list to real request ids (stateful phase); no 5xx, every
 //! answer as described, invalid input refused and valid input taken.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use admin_support::{Demo, TempDir, wait_for_listed};
+use support::admin::wait_for_listed;
+use support::demo::Demo;
+use support::temp_dir;
 
 /// Generated cases per operation and phase: enough to find what is wrong, bounded so the
 /// run takes seconds.
@@ -17,7 +18,7 @@ const MAX_EXAMPLES: &str = "30";
 
 #[test]
 fn schemathesis_finds_nothing_wrong() {
-    let schemathesis = admin_support::schemathesis();
+    let schemathesis = support::tools::schemathesis();
     // Requests come and go every second, so lists, details and /recent have content.
     let demo = Demo::start(&["--upstream-delay", "1s", "--stuck-after", "off"]);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -29,7 +30,7 @@ fn schemathesis_finds_nothing_wrong() {
     });
 
     // schemathesis writes its caches to the working directory.
-    let work = TempDir::new("schemathesis");
+    let work = temp_dir("schemathesis");
     let url = format!("http://{}/openapi.json", demo.admin);
     let started = Instant::now();
     let output = Command::new(&schemathesis[0])
@@ -47,7 +48,7 @@ fn schemathesis_finds_nothing_wrong() {
             "none",
             "--no-color",
         ])
-        .current_dir(&work.path)
+        .current_dir(work.path())
         .stdin(Stdio::null())
         .output()
         .expect("run schemathesis");

@@ -2,13 +2,11 @@
 //! loopback with real `traceparent` headers: what each has in flight of a trace, what it
 //! finished recently, bad and unknown ids, and the bounds of the ring of finished requests.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use admin_support::{Gate, Http, serve_tracked, start_admin, wait_for_listed};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -21,6 +19,8 @@ use hyper_util::rt::TokioExecutor;
 use inflight::admin::{AdminHandle, AdminServer};
 use inflight::{InFlightClient, InFlightClientLayer};
 use serde_json::Value;
+use support::admin::{Http, start_admin, wait_for_listed};
+use support::{Gate, serve_tracked_router};
 use tower::{Layer, ServiceExt};
 
 /// The example of the W3C recommendation, as OpenTelemetry services send it.
@@ -72,12 +72,12 @@ struct Chain {
 /// Two services, each with its own table and admin port: front calls back.
 async fn chain(configure: impl Fn(AdminServer) -> AdminServer) -> Chain {
     let gate = Gate::new();
-    let back_table = admin_support::table();
+    let back_table = support::table();
     let back_router = Router::new()
         .route("/leaf/{name}", get(leaf))
         .with_state(gate.clone());
-    let back = serve_tracked(&back_table, back_router).await;
-    let front_table = admin_support::table();
+    let back = serve_tracked_router(&back_table, back_router).await;
+    let front_table = support::table();
     let front = Front {
         client: InFlightClientLayer::with_table(front_table.clone())
             .layer(Client::builder(TokioExecutor::new()).build_http()),
@@ -86,7 +86,7 @@ async fn chain(configure: impl Fn(AdminServer) -> AdminServer) -> Chain {
     let front_router = Router::new()
         .route("/call/{name}", get(call))
         .with_state(front);
-    let front = Http::new(serve_tracked(&front_table, front_router).await);
+    let front = Http::new(serve_tracked_router(&front_table, front_router).await);
     let (front_handle, front_admin) =
         start_admin(configure(AdminServer::new(front_table).host_name("front"))).await;
     let (back_handle, back_admin) =
@@ -101,7 +101,7 @@ async fn chain(configure: impl Fn(AdminServer) -> AdminServer) -> Chain {
 }
 
 /// `GET path` on the front service with `traceparent`.
-async fn traced(http: &Http, path: &str, traceparent: &str) -> admin_support::Answer {
+async fn traced(http: &Http, path: &str, traceparent: &str) -> support::admin::Answer {
     http.send(
         Method::GET,
         path,
@@ -117,7 +117,7 @@ fn traceparent(trace: &str) -> String {
 
 /// `/traces/{trace}` once it has `count` finished requests (no more, no fewer).
 async fn finished_on(admin: &Http, trace: &str, count: usize) -> Value {
-    admin_support::eventually(&format!("{count} finished of {trace}"), || async {
+    support::eventually(&format!("{count} finished of {trace}"), || async {
         let answer = admin.get(&format!("/traces/{trace}")).await.expect(200);
         (array(&answer, "finished").len() == count).then_some(answer)
     })
@@ -331,7 +331,7 @@ async fn the_ring_keeps_the_newest_requests_up_to_its_count() {
     for n in 0..5 {
         traced(&chain.front, &format!("/call/n{n}"), &traceparent(first)).await;
     }
-    let back = admin_support::eventually("the fifth hop", || async {
+    let back = support::eventually("the fifth hop", || async {
         let back = chain
             .back_admin
             .get(&format!("/traces/{first}"))

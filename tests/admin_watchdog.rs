@@ -2,13 +2,13 @@
 //! request in flight longer than `--stuck-after`, and one `ended after` line when it
 //! ends, whether on its own or terminated; quick requests get none.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::time::Duration;
 
-use admin_support::{Demo, wait_for_listed};
 use http::StatusCode;
+use support::admin::wait_for_listed;
+use support::demo::Demo;
 
 fn lines_about(lines: &[String], id: u64, what: &str) -> Vec<String> {
     let prefix = format!("inflight: request #{id} {what}");
@@ -49,7 +49,7 @@ async fn one_stuck_line_per_stuck_request_and_one_when_it_ends() {
     let child = outbound[0]["id"].as_u64().unwrap();
     assert_eq!(outbound[0]["parent"], fetch);
 
-    admin_support::eventually("a stuck line for each request", || async {
+    support::eventually("a stuck line for each request", || async {
         let lines = demo.process.stderr();
         [stream, fetch, child]
             .iter()
@@ -94,7 +94,7 @@ async fn one_stuck_line_per_stuck_request_and_one_when_it_ends() {
         StatusCode::SERVICE_UNAVAILABLE
     );
 
-    admin_support::eventually("an ended line for each request", || async {
+    support::eventually("an ended line for each request", || async {
         let lines = demo.process.stderr();
         [stream, fetch, child]
             .iter()

@@ -4,20 +4,18 @@
 //! (exit 2), unknown ids and tokens (exit 1), and endpoints from the environment or a
 //! file.
 
-#[path = "support/admin.rs"]
-mod admin_support;
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use admin_support::{Demo, TempDir, eventually, free_port};
-use cli_support::{
+use serde_json::Value;
+use support::cli::{
     HELD, Run, TRAFFIC, endpoint, endpoints, hold_request, inflight, inflight_with_env, listed,
     start_demo, wait_for_traffic,
 };
-use serde_json::Value;
+use support::demo::Demo;
+use support::{eventually, free_port, temp_dir};
 
 /// Two demos with their traffic in flight, held there by the 60 s upstream.
 async fn two_demos() -> (Demo, Demo) {
@@ -548,8 +546,8 @@ async fn endpoints_come_from_the_environment_or_a_file() {
     );
     assert_eq!(seen(&run), both, "{run}");
 
-    let dir = TempDir::new("cli-endpoints");
-    let file = dir.path.join("endpoints");
+    let dir = temp_dir("cli-endpoints");
+    let file = dir.path().join("endpoints");
     std::fs::write(
         &file,
         format!(
@@ -580,7 +578,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
     // `true` exits at once; by the time `inflight` writes, nobody reads the pipe.
     let script = format!(
         "{{ sleep 0.5; '{}' link --endpoints 127.0.0.1:9; }} | true; echo \"exit ${{PIPESTATUS[0]}}\"",
-        cli_support::inflight_binary().display()
+        support::cli::inflight_binary().display()
     );
     let output = std::process::Command::new("bash")
         .args(["-c", &script])

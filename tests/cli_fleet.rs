@@ -4,26 +4,19 @@
 //! finding new targets while it runs. Bad sources and endpoints that die or hang are in
 //! `cli_fleet_failures.rs`.
 
-#[path = "support/admin.rs"]
-mod admin_support;
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/fleet.rs"]
-mod fleet_support;
-#[path = "support/prometheus.rs"]
-mod prometheus_support;
+mod support;
 
-use admin_support::{TempDir, free_port};
-use cli_support::{endpoint, inflight};
-use fleet_support::{
+use support::cli::{endpoint, inflight};
+use support::fleet::{
     BatchTop, SdServer, assert_each_once, demos, listed_endpoints, names, requests, sd_json,
 };
-use prometheus_support::{Job, Prometheus};
+use support::prometheus::{Job, Prometheus};
+use support::{free_port, temp_dir};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ls_finds_the_admin_ports_prometheus_scrapes() {
     // Installed first: an install can take longer than the demos hold requests.
-    admin_support::prometheus();
+    support::tools::prometheus();
     let [a, b, c] = demos::<3>().await;
     let down = format!("127.0.0.1:{}", free_port());
     let prometheus = Prometheus::start(&[
@@ -128,15 +121,15 @@ async fn http_and_file_service_discovery() {
     run.expect_code(0);
     assert_eq!(listed_endpoints(&run), names(&[&a, &b]), "{run}");
 
-    let dir = TempDir::new("file-sd");
-    let json = dir.path.join("fleet.json");
+    let dir = temp_dir("file-sd");
+    let json = dir.path().join("fleet.json");
     std::fs::write(&json, &both).unwrap();
     let json = json.to_str().unwrap();
     let run = inflight(&["ls", "--json", "--file-sd", json, "--job", "db"]);
     run.expect_code(0);
     assert_eq!(listed_endpoints(&run), names(&[&b]), "{run}");
 
-    let yaml = dir.path.join("fleet.yml");
+    let yaml = dir.path().join("fleet.yml");
     std::fs::write(
         &yaml,
         format!("# the api servers\n- targets:\n    - {name_a}\n  labels:\n    job: api\n"),
@@ -166,8 +159,8 @@ async fn http_and_file_service_discovery() {
 async fn top_finds_new_targets_while_it_runs() {
     let [a, b] = demos::<2>().await;
     let (name_a, name_b) = (endpoint(&a), endpoint(&b));
-    let dir = TempDir::new("file-sd");
-    let file = dir.path.join("fleet.json");
+    let dir = temp_dir("file-sd");
+    let file = dir.path().join("fleet.json");
     std::fs::write(&file, sd_json(&[(&[&name_a], Some("api"))])).unwrap();
 
     let mut top = BatchTop::start(&[

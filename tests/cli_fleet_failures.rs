@@ -3,16 +3,11 @@
 //! `top --batch` poll: they show as failing, the others still show, and nothing waits
 //! for them past its time limit.
 
-#[path = "support/admin.rs"]
-mod admin_support;
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/fleet.rs"]
-mod fleet_support;
+mod support;
 
-use admin_support::{TempDir, free_port};
-use cli_support::{endpoint, inflight};
-use fleet_support::{SdServer, demos, hanging_endpoint, listed_endpoints, names};
+use support::cli::{endpoint, inflight};
+use support::fleet::{SdServer, demos, hanging_endpoint, listed_endpoints, names};
+use support::{free_port, temp_dir};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_sources_are_clear_errors() {
@@ -33,10 +28,10 @@ async fn bad_sources_are_clear_errors() {
         r#"{"status": "error", "errorType": "bad_data", "error": "invalid state"}"#,
     );
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let dir = TempDir::new("file-sd");
-    let yaml = dir.path.join("broken.yml");
+    let dir = temp_dir("file-sd");
+    let yaml = dir.path().join("broken.yml");
     std::fs::write(&yaml, "- targets: [unclosed\n").unwrap();
-    let missing = dir.path.join("missing.json");
+    let missing = dir.path().join("missing.json");
 
     let cases: Vec<(Vec<String>, i32, String)> = vec![
         (

@@ -5,21 +5,16 @@
 //! over three chained services: one call tree with the leaf holding it up highlighted,
 //! the flat view on `t`, and the upstreams on `u`.
 
-#[path = "support/admin.rs"]
-mod admin_support;
-#[path = "support/chain.rs"]
-mod chain_support;
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
 
 use std::time::Duration;
 
-use admin_support::{eventually, free_port};
-use chain_support::Chain;
-use cli_support::{
+use support::chain::Chain;
+use support::cli::{
     HELD, PROMPT, Terminal, endpoint, hold_request, inflight_binary, listed, start_demo,
     wait_for_traffic,
 };
+use support::{eventually, free_port};
 
 /// The rows of the table: the lines between the header and the rule under the table.
 fn rows(screen: &str) -> Vec<&str> {

@@ -4,19 +4,14 @@
 //! termination ending the whole chain, and bad input (malformed and unknown trace ids, an
 //! endpoint that is down).
 
-#[path = "support/admin.rs"]
-mod admin_support;
-#[path = "support/chain.rs"]
-mod chain_support;
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use admin_support::{eventually, free_port};
-use chain_support::Chain;
-use cli_support::{Run, inflight};
 use serde_json::Value;
+use support::chain::Chain;
+use support::cli::{Run, inflight};
+use support::{eventually, free_port};
 
 /// How soon every request of a killed trace is gone from all three tables: what a kill
 /// across services promises.

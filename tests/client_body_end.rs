@@ -220,7 +220,7 @@ async fn sized_and_bodiless_responses_end_when_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_that_cannot_connect_ends_as_failed() {
     let table = support::table();
-    let port = support::closed_port();
+    let port = support::free_port();
     let result = tracked_client(&table)
         .oneshot(get(format!("http://127.0.0.1:{port}/nobody")))
         .await;

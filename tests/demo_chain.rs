@@ -2,16 +2,17 @@
 //! headers. One request's five entries (in and out at `edge`, in and out at `api`, in at
 //! `store`) form one trace; terminating the root ends the whole chain.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use admin_support::{ChildGuard, DEADLINE, Http, demo_binary, eventually};
 use serde_json::Value;
+use support::admin::Http;
+use support::build::demo_binary;
+use support::demo::ChildGuard;
+use support::{DEADLINE, eventually};
 
 /// A loopback port with the two after it free a moment ago, below Linux's ephemeral range
 /// (32768 and up), where the client side of every connection the tests make would take
@@ -63,14 +64,7 @@ fn try_start_chain(extra: &[&str]) -> Option<Chain> {
         .args(extra)
         .stdout(Stdio::piped());
     let mut process = ChildGuard::spawn(command);
-    let stdout = process.child_mut().stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
+    let rx = process.stdout_lines();
     let mut pids = Vec::new();
     let deadline = Instant::now() + DEADLINE;
     loop {

@@ -7,18 +7,19 @@ mod support;
 
 use std::error::Error as StdError;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
 use inflight::reqwest::InFlightMiddleware;
 use inflight::{Direction, EntrySnapshot, InFlightLayer, TERMINATED_HEADER, Table, Terminated};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
-use support::{Gate, read_to_end, serve_axum, wait_for_table, wait_until_empty};
+use support::{
+    Gate, read_to_end, recording_upstream, serve_axum, wait_for_table, wait_until_empty,
+};
 
 /// A reqwest client whose calls are tracked in `table`.
 fn tracked(table: &Table) -> ClientWithMiddleware {
@@ -117,7 +118,7 @@ async fn dropping_the_response_unread_ends_the_call_as_dropped_early() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_cannot_connect_ends_as_failed() {
     let table = support::table();
-    let port = support::closed_port();
+    let port = support::free_port();
     let error = tracked(&table)
         .get(format!("http://127.0.0.1:{port}/nobody"))
         .send()
@@ -176,25 +177,6 @@ async fn reqwests_timeout_while_reading_the_body_ends_the_call_as_body_failed() 
     assert!(table.is_empty());
     let totals = table.totals();
     assert_eq!((totals.started, totals.body_failed), (1, 1));
-}
-
-/// An upstream that records each request's headers, then waits for `gate`.
-async fn recording_upstream(gate: Gate) -> (SocketAddr, Arc<Mutex<Vec<HeaderMap>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let router = Router::new()
-        .route(
-            "/data",
-            get(
-                |State((gate, seen)): State<(Gate, Arc<Mutex<Vec<HeaderMap>>>)>,
-                 headers: HeaderMap| async move {
-                    seen.lock().unwrap().push(headers);
-                    gate.wait().await;
-                    "data"
-                },
-            ),
-        )
-        .with_state((gate, seen.clone()));
-    (serve_axum(router).await, seen)
 }
 
 #[derive(Clone)]

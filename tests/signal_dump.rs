@@ -2,8 +2,7 @@
 //! signals from `kill`, and its stderr is read back.
 #![cfg(unix)]
 
-#[path = "support/build.rs"]
-mod build;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -38,7 +37,7 @@ impl Drop for Demo {
 
 impl Demo {
     fn start() -> Demo {
-        let program = build::demo_binary();
+        let program = support::build::demo_binary();
         let mut args = vec!["--listen", "127.0.0.1:0", "--upstream-delay", "30s"];
         // Options of newer demos: no fixed admin port (tests run in parallel), and nothing
         // but dumps on stderr.

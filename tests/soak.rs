@@ -10,12 +10,6 @@
 //! `INFLIGHT_SOAK_REQUESTS=10000000 cargo test --release --test soak -- --nocapture`.
 #![cfg(unix)]
 
-#[path = "support/admin.rs"]
-mod admin_support;
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/soak/mod.rs"]
-mod soak;
 mod support;
 
 use std::collections::BTreeMap;
@@ -25,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use inflight::admin::AdminServer;
 use inflight::{Direction, Table, Totals};
-use process::{StderrToFile, resident_bytes};
-use soak::operator::{Controls, Operator};
-use soak::servers::{Counters, serve_front, serve_upstream};
-use soak::traffic::{Clients, Outcome, Tally, merge};
-use soak::{Kind, SEED};
+use support::process::{StderrToFile, resident_bytes};
+use support::soak::operator::{Controls, Operator};
+use support::soak::servers::{Counters, serve_front, serve_upstream};
+use support::soak::traffic::{Clients, Outcome, Tally, merge};
+use support::soak::{Kind, SEED};
 
 /// Requests of a run unless `INFLIGHT_SOAK_REQUESTS` says otherwise.
 const DEFAULT_REQUESTS: u64 = 200_000;
@@ -86,7 +80,7 @@ async fn signal_burst(next: Arc<AtomicU64>, at: u64, stderr: Arc<StderrToFile>) 
     while next.load(Relaxed) < at {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    tokio::task::spawn_blocking(|| process::signal_self(libc::SIGUSR1, SIGNALS))
+    tokio::task::spawn_blocking(|| support::process::signal_self(libc::SIGUSR1, SIGNALS))
         .await
         .expect("the signalling thread");
     support::wait_for("a dump on stderr after the SIGUSR1 burst", || {
@@ -103,12 +97,12 @@ async fn signal_burst(next: Arc<AtomicU64>, at: u64, stderr: Arc<StderrToFile>) 
 async fn soak() {
     let total = requests();
     let warm_up = (total / 10).min(WARM_UP);
-    process::quiet_expected_panics();
+    support::process::quiet_expected_panics();
     let table = support::table();
     table.dump_on_signal().expect("dump on SIGUSR1");
     let front = serve_front(&table, serve_upstream().await).await;
     let admin_server = AdminServer::new(table.clone()).default_grace(Duration::from_millis(100));
-    let (_admin, admin) = admin_support::start_admin(admin_server).await;
+    let (_admin, admin) = support::admin::start_admin(admin_server).await;
     let operator = Operator::start(admin, SEED);
     let clients = Clients::new(front.addr);
     let next = Arc::new(AtomicU64::new(0));
@@ -200,7 +194,7 @@ async fn soak() {
         stuck,
         0,
         "requests had no answer within {:?}",
-        soak::traffic::STUCK
+        support::soak::traffic::STUCK
     );
     let short: u64 = tally
         .iter()

@@ -2,13 +2,11 @@
 //! `traceparent`, keeps `tracestate`, and its outbound calls send a `traceparent` naming
 //! their own spans. The ids show on the admin port and through `inflight::current()`.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use admin_support::{Gate, Http, start_admin, wait_for_listed};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -21,6 +19,8 @@ use hyper_util::rt::TokioExecutor;
 use inflight::admin::AdminServer;
 use inflight::{InFlightClient, InFlightClientLayer, InFlightLayer, Table};
 use serde_json::{Value, json};
+use support::admin::{Http, start_admin, wait_for_listed};
+use support::{Gate, recording_upstream};
 use tower::{Layer, ServiceExt};
 
 /// The example of the W3C recommendation, as OpenTelemetry services send it.
@@ -52,30 +52,6 @@ async fn call(State(app): State<App>) -> String {
     json!({ "current": before, "upstream_status": status }).to_string()
 }
 
-/// An untracked upstream that records the headers it got, then waits for the gate.
-async fn recording_upstream(gate: Gate) -> (SocketAddr, Arc<Mutex<Vec<HeaderMap>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let router = Router::new()
-        .route(
-            "/data",
-            get(
-                |State((gate, seen)): State<(Gate, Arc<Mutex<Vec<HeaderMap>>>)>,
-                 headers: HeaderMap| async move {
-                    seen.lock().unwrap().push(headers);
-                    gate.wait().await;
-                    "data"
-                },
-            ),
-        )
-        .with_state((gate, seen.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (addr, seen)
-}
-
 struct Service {
     api: Http,
     admin: Http,
@@ -85,7 +61,7 @@ struct Service {
 }
 
 async fn service(layer: impl Fn(Table) -> InFlightLayer) -> Service {
-    let table = admin_support::table();
+    let table = support::table();
     let gate = Gate::new();
     let (upstream, seen) = recording_upstream(gate.clone()).await;
     let app = App {
@@ -116,7 +92,7 @@ async fn service(layer: impl Fn(Table) -> InFlightLayer) -> Service {
 /// The headers of the upstream's first request, once it has them: the call is in the
 /// table from the moment it is made, before the upstream has read it.
 async fn first_headers(seen: &Mutex<Vec<HeaderMap>>) -> HeaderMap {
-    admin_support::eventually("the upstream to get the call", || async {
+    support::eventually("the upstream to get the call", || async {
         seen.lock().unwrap().first().cloned()
     })
     .await
@@ -202,7 +178,7 @@ async fn joins_the_callers_trace_and_passes_it_on() {
     assert_eq!(body["current"]["parent_span_id"], KNOWN_SPAN);
 
     // Finished requests carry the ids too.
-    let recent = admin_support::eventually("the ended requests in /recent", || async {
+    let recent = support::eventually("the ended requests in /recent", || async {
         let recent = service.admin.get("/recent").await.expect(200);
         let samples: Vec<Value> = recent["families"]
             .as_array()?
@@ -304,7 +280,7 @@ async fn a_bad_header_starts_a_new_trace_and_is_never_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_outside_any_request_starts_a_trace_and_keeps_a_set_traceparent() {
-    let table = admin_support::table();
+    let table = support::table();
     let gate = Gate::new();
     gate.open();
     let (upstream, seen) = recording_upstream(gate).await;
@@ -338,7 +314,7 @@ async fn a_call_outside_any_request_starts_a_trace_and_keeps_a_set_traceparent()
                 .unwrap(),
         ),
     );
-    let entry = admin_support::eventually("the call in the table", || async {
+    let entry = support::eventually("the call in the table", || async {
         let port = held_upstream.port().to_string();
         (table.snapshot().entries.into_iter()).find(|entry| entry.uri.contains(&port))
     })

@@ -9,19 +9,12 @@
 //! `scripts/test-all.sh` installs them. `INFLIGHT_SCREENSHOT_DIR=docs cargo test --test
 //! web_page` also writes the README's screenshot, `docs/web.png`.
 
-#[path = "support/admin.rs"]
-mod admin_support;
+mod support;
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
 
-use admin_support::{Gate, Http, serve_tracked, start_admin, wait_for_listed};
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
@@ -32,10 +25,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use inflight::admin::{AdminHandle, AdminServer, BuildInfo};
 use inflight::{InFlightClient, InFlightClientLayer};
+use support::admin::{Http, start_admin, wait_for_listed};
+use support::cli::HELD;
+use support::demo::Demo;
+use support::{Gate, browser, serve_tracked_router};
 use tower::{Layer, ServiceExt};
 
-/// How long a demo has to print its banner.
-const DEADLINE: Duration = Duration::from_secs(20);
 /// How long the browser script may run; it stops itself well before.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(240);
 const READ_TOKEN: &str = "r34d-web-test";
@@ -43,101 +38,6 @@ const KILL_TOKEN: &str = "k1ll-web-test";
 /// The example of the W3C recommendation, as OpenTelemetry services send it.
 const KNOWN: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const KNOWN_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A child process killed when dropped, also when the test fails; collects its output.
-struct Process {
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
-
-impl Process {
-    fn spawn(command: &mut Command) -> (Process, mpsc::Receiver<String>) {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        let output = Arc::new(Mutex::new(String::new()));
-        let (lines_tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        for (pipe, lines_tx) in [
-            (Box::new(stdout) as Box<dyn Read + Send>, Some(lines_tx)),
-            (Box::new(stderr), None),
-        ] {
-            let output = output.clone();
-            // Keep draining, so the child never blocks on a full pipe.
-            thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    output
-                        .lock()
-                        .expect("output")
-                        .push_str(&format!("{line}\n"));
-                    if let Some(lines_tx) = &lines_tx {
-                        let _ = lines_tx.send(line);
-                    }
-                }
-            });
-        }
-        (Process { child, output }, lines)
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().expect("output").clone()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A demo with its admin port on a free loopback port; its upstream answers after a
-/// minute, so its requests stay in flight while the browser looks at them.
-struct Demo {
-    process: Process,
-    admin: SocketAddr,
-}
-
-impl Demo {
-    fn start(program: &Path, extra: &[&str]) -> Demo {
-        let (process, lines) = Process::spawn(
-            Command::new(program)
-                .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
-                .args(["--upstream-delay", "60s", "--stuck-after", "off"])
-                .args(extra),
-        );
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| {
-                    panic!("the demo printed no admin address:\n{}", process.output())
-                });
-            if let ["admin", url, ..] = line.split_whitespace().collect::<Vec<_>>()[..] {
-                let admin = url
-                    .strip_prefix("http://")
-                    .and_then(|addr| addr.parse().ok())
-                    .unwrap_or_else(|| panic!("admin address in {line:?}"));
-                return Demo { process, admin };
-            }
-        }
-    }
-}
-
-/// A loopback port nothing listens on (it was free a moment ago).
-fn unused_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
 
 #[derive(Clone)]
 struct Next {
@@ -188,8 +88,8 @@ async fn chain(origin: &str) -> Chain {
             .allow_origin(origin)
             .stuck_after(None)
     };
-    let back_table = admin_support::table();
-    let back = serve_tracked(
+    let back_table = support::table();
+    let back = serve_tracked_router(
         &back_table,
         Router::new()
             .route("/work/{name}", get(work))
@@ -200,13 +100,13 @@ async fn chain(origin: &str) -> Chain {
     let mut tables = vec![("back", back_table)];
     let mut front = None;
     for (name, path) in [("middle", "/relay/{name}"), ("front", "/fetch/{name}")] {
-        let table = admin_support::table();
+        let table = support::table();
         let next = Next {
             client: InFlightClientLayer::with_table(table.clone())
                 .layer(Client::builder(TokioExecutor::new()).build_http()),
             url: next_url,
         };
-        let addr = serve_tracked(
+        let addr = serve_tracked_router(
             &table,
             Router::new().route(path, get(relay)).with_state(next),
         )
@@ -241,48 +141,27 @@ fn hold(addr: SocketAddr, path: &str, traceparent: Option<&str>) {
     });
 }
 
-fn run_dir() -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    let dir =
-        std::env::temp_dir().join(format!("inflight-web-page-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create the run directory");
-    dir
-}
-
 #[test]
 fn web_page_watches_two_demos_and_an_unreachable_endpoint() {
-    let web = repo().join("tests").join("web");
-    assert!(
-        web.join("node_modules").join("playwright-core").is_dir(),
-        "tests/web has no node_modules: run `npm ci` there (scripts/test-all.sh does)"
-    );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "no Chromium at {chromium}: `apt-get install chromium chromium-driver` \
-         (scripts/test-all.sh does), or set CHROMIUM"
-    );
-
-    let program = admin_support::demo_binary();
-    let a = Demo::start(program, &[]);
+    let a = Demo::start(HELD);
     let origin = format!("http://{}", a.admin);
     let b = Demo::start(
-        program,
         &[
-            "--allow-origin",
-            &origin,
-            "--read-token",
-            READ_TOKEN,
-            "--kill-token",
-            KILL_TOKEN,
-        ],
+            HELD,
+            &[
+                "--allow-origin",
+                &origin,
+                "--read-token",
+                READ_TOKEN,
+                "--kill-token",
+                KILL_TOKEN,
+            ],
+        ]
+        .concat(),
     );
-    let down = SocketAddr::from(([127, 0, 0, 1], unused_port()));
+    let down = SocketAddr::from(([127, 0, 0, 1], support::free_port()));
     let page = format!("{origin}/?endpoints={},{},{down}", a.admin, b.admin);
-    let run_dir = run_dir();
+    let run_dir = support::temp_dir("web-page");
 
     // The chain: a finished call and a held one in the known trace, a held one in a trace
     // of its own; then every hop of both held calls is in flight.
@@ -317,59 +196,32 @@ fn web_page_watches_two_demos_and_an_unreachable_endpoint() {
         .collect();
     let chain_page = format!("{origin}/?endpoints={}", labels.join(","));
 
-    let mut command = Command::new("node");
-    command
-        .arg("page.test.mjs")
-        .current_dir(&web)
-        .env("INFLIGHT_PAGE", &page)
-        .env("INFLIGHT_A", a.admin.to_string())
-        .env("INFLIGHT_B", b.admin.to_string())
-        .env("INFLIGHT_DOWN", down.to_string())
-        .env("INFLIGHT_B_READ_TOKEN", READ_TOKEN)
-        .env("INFLIGHT_B_KILL_TOKEN", KILL_TOKEN)
-        .env("INFLIGHT_RUN_DIR", &run_dir)
-        .env("INFLIGHT_CHAIN_PAGE", &chain_page)
-        .env("INFLIGHT_CHAIN", labels.join(","))
-        .env("INFLIGHT_TRACE", KNOWN_TRACE)
-        .env("CHROMIUM", &chromium);
+    let mut env = vec![
+        ("INFLIGHT_PAGE", page.clone()),
+        ("INFLIGHT_A", a.admin.to_string()),
+        ("INFLIGHT_B", b.admin.to_string()),
+        ("INFLIGHT_DOWN", down.to_string()),
+        ("INFLIGHT_B_READ_TOKEN", READ_TOKEN.to_owned()),
+        ("INFLIGHT_B_KILL_TOKEN", KILL_TOKEN.to_owned()),
+        ("INFLIGHT_RUN_DIR", run_dir.path().display().to_string()),
+        ("INFLIGHT_CHAIN_PAGE", chain_page),
+        ("INFLIGHT_CHAIN", labels.join(",")),
+        ("INFLIGHT_TRACE", KNOWN_TRACE.to_owned()),
+    ];
     if let Some(dir) = std::env::var_os("INFLIGHT_SCREENSHOT_DIR") {
-        command.env("INFLIGHT_SCREENSHOT_DIR", repo().join(dir));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        env.push(("INFLIGHT_SCREENSHOT_DIR", dir.display().to_string()));
     }
-    let (mut script, _) = Process::spawn(&mut command);
-    let deadline = Instant::now() + SCRIPT_DEADLINE;
-    let status = loop {
-        if let Some(status) = script.child.try_wait().expect("wait for node") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        thread::sleep(Duration::from_millis(100));
-    };
-    // The pipes close when node exits; give the readers a moment to take the last lines.
-    thread::sleep(Duration::from_millis(200));
-    let output = script.output();
-    let demos = || {
+    let output = browser::run("page.test.mjs", &env, SCRIPT_DEADLINE, || {
         format!(
-            "demo A ({}):\n{}\ndemo B ({}):\n{}",
+            "page {page}\ndemo A ({}):\n{}\ndemo B ({}):\n{}",
             a.admin,
-            a.process.output(),
+            a.process.stderr().join("\n"),
             b.admin,
-            b.process.output()
+            b.process.stderr().join("\n")
         )
-    };
-    match status {
-        Some(status) if status.success() => println!("{output}"),
-        Some(status) => panic!(
-            "the browser test failed ({status}); page {page}\n{output}\n{}",
-            demos()
-        ),
-        None => panic!(
-            "the browser test took longer than {SCRIPT_DEADLINE:?}; page {page}\n{output}\n{}",
-            demos()
-        ),
-    }
-    let png = std::fs::read(run_dir.join("web.png")).expect("the screenshot");
+    });
+    println!("{output}");
+    let png = std::fs::read(run_dir.path().join("web.png")).expect("the screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "web.png is a PNG");
-    println!("screenshot: {}", run_dir.join("web.png").display());
 }

@@ -1,32 +1,8 @@
-//! Helpers of the admin-port tests: an HTTP client that returns whole answers, services
-//! with requests held in flight, the demo as a child process, and the outside tools
-//! (schemathesis, Prometheus) those tests drive.
-//!
-//! Test files include it with `#[path = "support/admin.rs"] mod admin_support;`; it needs
-//! nothing from `support/mod.rs`.
+//! The admin port from a test: an HTTP client that returns whole answers, an admin
+//! server started on a fresh port, and waiting for it to list requests.
 
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
-
-#[path = "build.rs"]
-pub mod build;
-// A test may include `support/mod.rs` too, which has its own copy.
-#[allow(clippy::duplicate_mod)]
-#[path = "gate.rs"]
-mod gate;
-// Each test file uses its own part of this module.
-#[allow(unused_imports)]
-pub use build::demo_binary;
-#[allow(unused_imports)]
-pub use gate::Gate;
-
-use std::future::Future;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -34,20 +10,11 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use inflight::Table;
 use inflight::admin::{AdminHandle, AdminServer};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-/// How long a test waits for something that should happen soon.
-pub const DEADLINE: Duration = Duration::from_secs(20);
-
-/// A private table whose requests never turn `client not reading` while a test looks.
-pub fn table() -> Table {
-    Table::builder()
-        .not_reading_after(Duration::from_secs(3600))
-        .build()
-}
+use super::{DEADLINE, eventually};
 
 /// A whole HTTP answer.
 #[derive(Debug)]
@@ -208,25 +175,6 @@ impl Http {
     }
 }
 
-/// Polls `probe` every 20 ms until it returns `Some`, for at most [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gave up after {DEADLINE:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Waits until the admin server at `admin` lists `count` requests (with `query`, e.g.
 /// `direction=inbound`) and returns them.
 pub async fn wait_for_listed(admin: &Http, query: &str, count: usize) -> Vec<Value> {
@@ -236,21 +184,6 @@ pub async fn wait_for_listed(admin: &Http, query: &str, count: usize) -> Vec<Val
         (requests.len() == count).then_some(requests)
     })
     .await
-}
-
-/// Serves `router` behind an `InFlightLayer` on `table`, on a fresh loopback port.
-pub async fn serve_tracked(table: &Table, router: axum::Router) -> SocketAddr {
-    let router = router.layer(inflight::InFlightLayer::with_table(table.clone()));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    addr
 }
 
 /// An untracked upstream that waits `delay` before answering any request with `upstream`.
@@ -293,204 +226,4 @@ pub async fn start_admin(server: AdminServer) -> (AdminHandle, Http) {
         "{answer:?}"
     );
     (handle, http)
-}
-
-/// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("local addr").port()
-}
-
-/// A directory removed when dropped.
-#[derive(Debug)]
-pub struct TempDir {
-    pub path: PathBuf,
-}
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let path =
-            std::env::temp_dir().join(format!("inflight-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).expect("create a temp dir");
-        TempDir { path }
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-/// A child process killed and reaped when dropped, with its stderr collected line by
-/// line.
-#[derive(Debug)]
-pub struct ChildGuard {
-    child: Child,
-    stderr: Arc<Mutex<Vec<String>>>,
-}
-
-impl ChildGuard {
-    /// Spawns `command` with stderr captured (and stdout too unless the caller set it).
-    pub fn spawn(mut command: Command) -> ChildGuard {
-        command.stdin(Stdio::null()).stderr(Stdio::piped());
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(pipe) = child.stderr.take() {
-            let lines = stderr.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    lines.lock().expect("stderr lock").push(line);
-                }
-            });
-        }
-        ChildGuard { child, stderr }
-    }
-
-    /// What the child wrote to stderr so far.
-    pub fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().expect("stderr lock").clone()
-    }
-
-    pub fn id(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Whether the child is still running.
-    pub fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    pub fn child_mut(&mut self) -> &mut Child {
-        &mut self.child
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The demo running as a child process on loopback ports of its own.
-#[derive(Debug)]
-pub struct Demo {
-    pub process: ChildGuard,
-    /// The API server.
-    pub api: SocketAddr,
-    /// The admin port.
-    pub admin: SocketAddr,
-}
-
-impl Demo {
-    /// Starts the demo with `args` (besides `--listen` and `--admin`) and waits until it
-    /// says where it listens.
-    pub fn start(args: &[&str]) -> Demo {
-        let mut command = Command::new(demo_binary());
-        command
-            .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped());
-        let mut process = ChildGuard::spawn(command);
-        let stdout = process.child_mut().stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // Nobody may be listening any more; keep draining.
-                let _ = tx.send(line);
-            }
-        });
-        let address = |line: &str, label: &str| -> Option<SocketAddr> {
-            let rest = line.trim_start().strip_prefix(label)?;
-            let url = rest.trim_start().strip_prefix("http://")?;
-            url.split_whitespace().next()?.parse().ok()
-        };
-        let (mut api, mut admin) = (None, None);
-        let deadline = Instant::now() + DEADLINE;
-        while api.is_none() || admin.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    api = api.or_else(|| address(&line, "api"));
-                    admin = admin.or_else(|| address(&line, "admin"));
-                }
-                Err(_) => panic!(
-                    "the demo did not say where it listens; stderr:\n{}",
-                    process.stderr().join("\n")
-                ),
-            }
-        }
-        Demo {
-            process,
-            api: api.expect("api address"),
-            admin: admin.expect("admin address"),
-        }
-    }
-
-    /// A client for the demo's API server.
-    pub fn api_client(&self) -> Http {
-        Http::new(self.api)
-    }
-
-    /// A client for the demo's admin port.
-    pub fn admin_client(&self) -> Http {
-        Http::new(self.admin)
-    }
-}
-
-/// Runs `program args` and says whether it ran and exited 0.
-fn runs(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-/// The schemathesis version the tests use (scripts/test-all.sh installs the same).
-pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
-
-/// The command that runs schemathesis. Tests install nothing: scripts/test-all.sh does,
-/// and without it the test fails saying what to install.
-pub fn schemathesis() -> Vec<String> {
-    let candidates: [&[&str]; 2] = [&["schemathesis"], &["python3", "-m", "schemathesis.cli"]];
-    let command = candidates
-        .iter()
-        .find(|command| {
-            let mut args = command[1..].to_vec();
-            args.push("--version");
-            runs(command[0], &args)
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "schemathesis is missing: run scripts/test-all.sh, or \
-                 `python3 -m pip install schemathesis=={SCHEMATHESIS_VERSION}`"
-            )
-        });
-    command.iter().map(|part| (*part).to_owned()).collect()
-}
-
-/// The Prometheus server binary (Debian's `prometheus` package, which
-/// scripts/test-all.sh installs).
-pub fn prometheus() -> PathBuf {
-    let program = ["prometheus", "/usr/bin/prometheus"]
-        .into_iter()
-        .find(|program| runs(program, &["--version"]))
-        .unwrap_or_else(|| {
-            panic!(
-                "prometheus is missing: run scripts/test-all.sh, or \
-                 `apt-get install --no-install-recommends prometheus`"
-            )
-        });
-    PathBuf::from(program)
 }

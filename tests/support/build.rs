@@ -2,12 +2,6 @@
 //! `inflight` command. Each is built once per test binary, with the features the test was
 //! built with (so the build reuses what the test build compiled), and found where cargo
 //! says it put it (so a configured target dir is honoured).
-//!
-//! Included with `#[path = "support/build.rs"] mod build;` (or `#[path = "build.rs"]`
-//! from a module in this folder).
-
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

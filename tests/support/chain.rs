@@ -1,18 +1,6 @@
 //! Three tracked services calling each other in a chain, `edge -> api -> store`, each
 //! with a table and an admin port of its own, in the test's process: `GET /fetch/{n}` on
 //! the edge goes through all three and is held at the store until the gate opens.
-//!
-//! Test files include it next to `support/admin.rs`:
-//!
-//! ```ignore
-//! #[path = "support/admin.rs"]
-//! mod admin_support;
-//! #[path = "support/chain.rs"]
-//! mod chain_support;
-//! ```
-
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,7 +20,8 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use tower::{Layer, ServiceExt};
 
-use crate::admin_support::{Answer, Gate, Http, eventually, serve_tracked, start_admin, table};
+use super::admin::{Answer, Http, start_admin};
+use super::{Gate, eventually, serve_tracked_router, table};
 
 /// How long a request held at the store may wait for its answer: longer than any test.
 pub const HOLD: Duration = Duration::from_secs(90);
@@ -96,7 +85,7 @@ async fn forward(State(next): State<Next>, Path(n): Path<u64>) -> (StatusCode, S
 }
 
 async fn service(name: &'static str, router: Router, table: Table) -> Service {
-    let api = serve_tracked(&table, router).await;
+    let api = serve_tracked_router(&table, router).await;
     let (handle, admin) = start_admin(
         AdminServer::new(table.clone())
             .build_info(BuildInfo::new(name, "1.0.0"))

@@ -1,18 +1,6 @@
 //! Helpers of the `inflight` CLI tests: the binary as cargo builds it, runs of it with
 //! their exit code and output, requests held in flight in the demo, and tmux as a real
 //! terminal for `inflight top`.
-//!
-//! Test files include it next to `support/admin.rs`, whose `Demo` and `Http` it uses:
-//!
-//! ```ignore
-//! #[path = "support/admin.rs"]
-//! mod admin_support;
-//! #[path = "support/cli.rs"]
-//! mod cli_support;
-//! ```
-
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -24,7 +12,10 @@ use http::Method;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use crate::admin_support::{Answer, Demo, Http, eventually};
+use super::admin::{Answer, Http};
+use super::demo::Demo;
+use super::eventually;
+use super::tools::require_tmux;
 
 /// How long one run of the CLI may take.
 pub const RUN_DEADLINE: Duration = Duration::from_secs(30);
@@ -43,7 +34,7 @@ pub const TRAFFIC: usize = 6;
 /// stuck-request lines on stderr.
 pub const HELD: &[&str] = &["--upstream-delay", "60s", "--stuck-after", "off"];
 
-pub use crate::admin_support::build::inflight_binary;
+pub use super::build::inflight_binary;
 
 /// Starts the demo with `args`, once the `inflight` binary is built: a first build can
 /// take longer than the demo's upstream holds requests in flight.
@@ -249,25 +240,6 @@ pub async fn hold_request(demo: &Demo, n: u64) -> HeldRequest {
     })
     .await;
     HeldRequest { id, child, answer }
-}
-
-/// Runs `program args` and says whether it ran and exited 0.
-fn runs(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-/// Fails the test, saying what to install, unless tmux is there (scripts/test-all.sh
-/// installs it).
-pub fn require_tmux() {
-    assert!(
-        runs("tmux", &["-V"]),
-        "tmux is missing: run scripts/test-all.sh, or `apt-get install tmux`"
-    );
 }
 
 /// The shell prompt in the terminal, to tell the shell from `inflight top`. The screen

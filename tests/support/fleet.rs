@@ -1,20 +1,6 @@
 //! Helpers of the fleet tests: a service-discovery server answering what the test sets,
 //! an endpoint that accepts connections and never answers, and `inflight top --batch`
 //! read line by line while it runs.
-//!
-//! Included next to `support/admin.rs` and `support/cli.rs`:
-//!
-//! ```ignore
-//! #[path = "support/admin.rs"]
-//! mod admin_support;
-//! #[path = "support/cli.rs"]
-//! mod cli_support;
-//! #[path = "support/fleet.rs"]
-//! mod fleet_support;
-//! ```
-
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
 
 use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
@@ -34,10 +20,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::admin_support::{ChildGuard, Demo};
-use crate::cli_support::{
+use super::cli::{
     HELD, Run, SCREEN_DEADLINE, endpoint, inflight_binary, start_demo, wait_for_traffic,
 };
+use super::demo::{ChildGuard, Demo};
 
 type Pages = Arc<Mutex<HashMap<String, (StatusCode, String)>>>;
 

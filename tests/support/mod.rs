@@ -1,21 +1,48 @@
-//! Helpers shared by the integration tests: real servers on loopback ports, real clients,
-//! response bodies the tests drive chunk by chunk, and waiting on the table with a deadline.
+//! Helpers shared by the integration tests, in one tree: each test file says `mod
+//! support;` and takes what it needs.
+//!
+//! Here: real servers on loopback ports, real clients, response bodies the tests drive
+//! chunk by chunk, and waiting with a deadline. Below:
+//! - [`admin`]: the admin port from a test;
+//! - [`browser`]: the page in a real Chromium;
+//! - [`build`]: the workspace's programs tests run as child processes;
+//! - [`chain`]: three tracked services calling each other, each with an admin port;
+//! - [`cli`]: runs of the `inflight` command, and tmux as a terminal;
+//! - [`demo`]: child processes, the demo among them;
+//! - [`fleet`]: service discovery and `inflight top --batch` for the fleet tests;
+//! - [`process`]: the test process itself (memory, signals, stderr);
+//! - [`prometheus`]: a real Prometheus server;
+//! - [`soak`]: the soak test's parts;
+//! - [`tools`]: the outside programs tests drive.
 
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
+// Each test file uses its own part of the tree.
+#![allow(dead_code, unused_imports)]
 
+pub mod admin;
+pub mod browser;
+pub mod build;
+pub mod chain;
+pub mod cli;
+pub mod demo;
+pub mod fleet;
 mod gate;
+#[cfg(unix)]
+pub mod process;
+pub mod prometheus;
 mod serve;
-#[allow(unused_imports)]
+pub mod soak;
+pub mod tools;
+
 pub use gate::Gate;
-#[allow(unused_imports)]
 pub use serve::{
-    boxed, gated_upstream, serve_axum, serve_both_versions, serve_hyper, serve_tracked,
+    Seen, boxed, gated_upstream, recording_upstream, serve_axum, serve_both_versions, serve_hyper,
+    serve_tracked, serve_tracked_router,
 };
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::error::Error as StdError;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -37,8 +64,8 @@ use tower::Layer;
 
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// How long a test waits for something that should happen at once.
-pub const DEADLINE: Duration = Duration::from_secs(10);
+/// How long a test waits for something that should happen soon.
+pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A private table whose requests never turn `client not reading` / `caller not reading`
 /// while a test looks at them, however slow the machine.
@@ -48,19 +75,28 @@ pub fn table() -> Table {
         .build()
 }
 
-/// Polls `probe` every few milliseconds until it returns `Some`, for at most [`DEADLINE`].
-pub async fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+/// Polls `probe` every 10 ms until it returns `Some`, for at most [`DEADLINE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let deadline = Instant::now() + DEADLINE;
     loop {
-        if let Some(value) = probe() {
+        if let Some(value) = probe().await {
             return value;
         }
         assert!(
             Instant::now() < deadline,
             "gave up after {DEADLINE:?} waiting for {what}"
         );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// [`eventually`] with a probe that does not wait.
+pub async fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    eventually(what, || std::future::ready(probe())).await
 }
 
 /// Like [`wait_for`] on snapshots of `table`; the failure message shows the last one.
@@ -321,8 +357,16 @@ impl<T> Slot<T> {
     }
 }
 
-/// A loopback port nobody listens on.
-pub fn closed_port() -> u16 {
+/// A loopback port that was free a moment ago: nobody listens on it.
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("local addr").port()
+}
+
+/// A directory removed when dropped, named after the test's `name`.
+pub fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("inflight-{name}-"))
+        .tempdir()
+        .expect("create a temp dir")
 }

@@ -1,11 +1,5 @@
 //! The test process itself: its resident memory, signals it sends itself, its stderr sent
 //! to a file for a while, and panics it expects.
-//!
-//! Included with `#[path = "support/process.rs"] mod process;`; it needs nothing from
-//! `support/mod.rs`.
-#![cfg(unix)]
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{self, Read, Write};

@@ -1,17 +1,5 @@
 //! A real Prometheus server (Debian's `prometheus`) on a loopback port of its own, with a
 //! scrape configuration the test writes, stopped when dropped.
-//!
-//! Included next to `support/admin.rs`, whose child process and HTTP helpers it uses:
-//!
-//! ```ignore
-//! #[path = "support/admin.rs"]
-//! mod admin_support;
-//! #[path = "support/prometheus.rs"]
-//! mod prometheus_support;
-//! ```
-
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -19,7 +7,9 @@ use std::process::{Command, Stdio};
 use http::StatusCode;
 use serde_json::Value;
 
-use crate::admin_support::{self, ChildGuard, Http, TempDir, eventually, free_port};
+use super::admin::Http;
+use super::demo::ChildGuard;
+use super::{eventually, free_port, temp_dir, tools};
 
 /// One scrape job: its name and the `host:port` targets it scrapes every second.
 pub struct Job<'a> {
@@ -34,15 +24,15 @@ pub struct Prometheus {
     pub listen: SocketAddr,
     /// Its HTTP API.
     pub http: Http,
-    _dir: TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl Prometheus {
     /// Starts Prometheus scraping `/metrics` of each job's targets every second, and
     /// waits until it is ready.
     pub async fn start(jobs: &[Job<'_>]) -> Prometheus {
-        let binary = admin_support::prometheus();
-        let dir = TempDir::new("prometheus");
+        let binary = tools::prometheus();
+        let dir = temp_dir("prometheus");
         let mut config = String::from(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
         );
@@ -55,7 +45,7 @@ impl Prometheus {
                 targets.join(", ")
             ));
         }
-        let file = dir.path.join("prometheus.yml");
+        let file = dir.path().join("prometheus.yml");
         std::fs::write(&file, config).expect("write the Prometheus config");
         let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let mut command = Command::new(&binary);
@@ -63,7 +53,7 @@ impl Prometheus {
             .arg(format!("--config.file={}", file.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
-                dir.path.join("data").display()
+                dir.path().join("data").display()
             ))
             .arg(format!("--web.listen-address={listen}"))
             .stdout(Stdio::null());

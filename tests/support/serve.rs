@@ -2,9 +2,12 @@
 //! and a tower service behind `InFlightLayer`.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -113,6 +116,12 @@ where
     serve_hyper(inflight::InFlightLayer::with_table(table.clone()).layer(service)).await
 }
 
+/// Serves `router` with its routes behind an `InFlightLayer` on `table` (inside the router,
+/// so requests have their route), peers in `ConnectInfo`.
+pub async fn serve_tracked_router(table: &Table, router: axum::Router) -> SocketAddr {
+    serve_axum(router.layer(inflight::InFlightLayer::with_table(table.clone()))).await
+}
+
 /// Boxes the response bodies of `service`: one body type for services that answer with
 /// several.
 pub fn boxed<S, B>(
@@ -151,4 +160,26 @@ pub async fn gated_upstream(gate: &super::Gate) -> (SocketAddr, UnboundedSender<
     }))
     .await;
     (addr, chunks)
+}
+
+/// The headers each request brought, in order.
+pub type Seen = Arc<Mutex<Vec<HeaderMap>>>;
+
+/// An untracked upstream whose `GET /data` records the request's headers, then waits for
+/// `gate` and answers `data`.
+pub async fn recording_upstream(gate: super::Gate) -> (SocketAddr, Seen) {
+    let seen = Seen::default();
+    let router = axum::Router::new()
+        .route(
+            "/data",
+            axum::routing::get(
+                |State((gate, seen)): State<(super::Gate, Seen)>, headers: HeaderMap| async move {
+                    seen.lock().expect("seen lock").push(headers);
+                    gate.wait().await;
+                    "data"
+                },
+            ),
+        )
+        .with_state((gate, seen.clone()));
+    (serve_axum(router).await, seen)
 }

@@ -1,22 +1,32 @@
 //! Who may do what: bearer tokens, and which web origins may ask.
 
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use subtle::ConstantTimeEq;
+use tower_http::cors::{AllowMethods, AllowOrigin, CorsLayer};
 
 use crate::AdminServer;
-use crate::reply::{Failure, Reply};
+use crate::reply::Failure;
+use crate::state::State;
 
 /// What an endpoint needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Need {
+enum Need {
     /// Reading the table.
     Read,
     /// Terminating and cancelling.
     Kill,
 }
 
-pub(crate) fn check(config: &AdminServer, headers: &HeaderMap, need: Need) -> Result<(), Failure> {
+fn check(config: &AdminServer, headers: &HeaderMap, need: Need) -> Result<(), Failure> {
     let presented = bearer(headers);
-    let matches = |token: &Option<String>| matches!((token, presented), (Some(token), Some(presented)) if constant_time_eq(token, presented));
+    let matches = |token: &Option<String>| matches!((token, presented), (Some(token), Some(presented)) if bool::from(token.as_bytes().ct_eq(presented.as_bytes())));
     let read_ok =
         config.read_token.is_none() || matches(&config.read_token) || matches(&config.kill_token);
     match need {
@@ -38,83 +48,85 @@ pub(crate) fn check(config: &AdminServer, headers: &HeaderMap, need: Need) -> Re
     }
 }
 
+/// Passes when the request may read the table.
+#[derive(Debug)]
+pub(crate) struct Reader;
+
+impl FromRequestParts<Arc<State>> for Reader {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<State>) -> Result<Self, Failure> {
+        check(&state.config, &parts.headers, Need::Read).map(|()| Reader)
+    }
+}
+
+/// Passes when the request may terminate and cancel.
+#[derive(Debug)]
+pub(crate) struct Killer;
+
+impl FromRequestParts<Arc<State>> for Killer {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<State>) -> Result<Self, Failure> {
+        check(&state.config, &parts.headers, Need::Kill).map(|()| Killer)
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Compares without stopping at the first difference, so timing tells nothing about the
-/// token.
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
-}
-
-/// The request's `Origin`, if it is one the server answers.
-fn allowed_origin<'a>(config: &AdminServer, headers: &'a HeaderMap) -> Option<&'a HeaderValue> {
-    let origin = headers.get(header::ORIGIN)?;
-    let text = origin.to_str().ok()?;
-    config
+/// The CORS answers of one endpoint, whose methods are `allow` (e.g. `GET, HEAD`): only
+/// for the configured origins, echoed (never `*`), with the headers the page sends.
+pub(crate) fn cors(config: &AdminServer, allow: &str) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config
         .origins
         .iter()
-        .any(|allowed| allowed == text)
-        .then_some(origin)
+        // `*` would answer every origin; the origin `*` is no origin a browser sends.
+        .filter(|origin| *origin != "*")
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    let methods = allow
+        .split(", ")
+        .chain(["OPTIONS"])
+        .filter_map(|method| Method::from_bytes(method.as_bytes()).ok());
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods(AllowMethods::list(methods))
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
+        .vary([header::ORIGIN])
 }
 
-/// Adds CORS headers to an answer for an allowed origin.
-pub(crate) fn add_cors(config: &AdminServer, request: &HeaderMap, reply: &mut Reply) {
-    if let Some(origin) = allowed_origin(config, request) {
-        let headers = reply.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+/// `OPTIONS` on an endpoint whose methods are `allow`: a preflight for allowed origins
+/// (answered by the CORS layer inside, never by a handler), a `403` for other origins,
+/// and just `Allow` without an origin.
+pub(crate) async fn options(allow: &'static str, request: Request, next: Next) -> Response {
+    if request.method() != Method::OPTIONS {
+        return next.run(request).await;
     }
-}
-
-/// `OPTIONS`: the CORS preflight for allowed origins, or just the allowed methods, those of
-/// the path (`allow`, e.g. `GET, HEAD`) and `OPTIONS`.
-pub(crate) fn preflight(config: &AdminServer, request: &HeaderMap, allow: &str) -> Reply {
-    let asks_cors = request.contains_key(header::ORIGIN);
-    if asks_cors && allowed_origin(config, request).is_none() {
-        return Failure::new(
-            StatusCode::FORBIDDEN,
-            "this origin is not allowed; start the admin server with allow_origin",
-        )
-        .into_reply();
+    let methods = format!("{allow}, OPTIONS");
+    let mut reply = if request.headers().contains_key(header::ORIGIN) {
+        let reply = next.run(request).await;
+        if !reply
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        {
+            return Failure::new(
+                StatusCode::FORBIDDEN,
+                "this origin is not allowed; start the admin server with allow_origin",
+            )
+            .into_response();
+        }
+        reply
+    } else {
+        Response::default()
+    };
+    *reply.status_mut() = StatusCode::NO_CONTENT;
+    if let Ok(methods) = HeaderValue::from_str(&methods) {
+        reply.headers_mut().insert(header::ALLOW, methods);
     }
-    let mut reply = crate::reply::text(StatusCode::NO_CONTENT, "text/plain", "");
-    let methods = HeaderValue::from_str(&format!("{allow}, OPTIONS"))
-        .unwrap_or_else(|_| HeaderValue::from_static("OPTIONS"));
-    let headers = reply.headers_mut();
-    headers.insert(header::ALLOW, methods.clone());
-    if asks_cors {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-    }
-    add_cors(config, request, &mut reply);
     reply
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compares_tokens() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(!constant_time_eq("abc", "abcd"));
-        assert!(!constant_time_eq("", "a"));
-    }
 }

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
+use axum::body::Body;
 use http::StatusCode;
-use hyper::body::Incoming;
 use inflight_core::ControlError;
 use inflight_wire::{ControlAction, ControlReply, millis, parse_duration};
 use serde::Deserialize;
 
-use crate::reply::{self, Failure, Reply, json, query_pairs};
+use crate::query::TerminateParams;
+use crate::reply::{self, Failure, Reply, json};
 use crate::state::State;
 use crate::to_wire;
 
@@ -20,9 +21,10 @@ const MAX_GRACE: Duration = Duration::from_secs(3600);
 
 /// The body of a terminate or cancel. Fields may be left out, but not be null: they are
 /// strings.
+/// A cancel's query reads the same fields.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Control {
+pub(crate) struct Control {
     #[serde(default, deserialize_with = "string")]
     message: Option<String>,
     #[serde(default, deserialize_with = "string")]
@@ -35,21 +37,13 @@ fn string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<St
 
 /// The message and grace of a terminate or cancel, from the JSON body or the query.
 async fn control_input(
-    query: Option<&str>,
-    body: Incoming,
-    known: &[&str],
+    from_query: Control,
+    body: Body,
+    takes_grace: bool,
 ) -> Result<(Option<String>, Option<Duration>), Failure> {
     let from_body: Control = reply::json_body(body).await?;
-    if !known.contains(&"grace") && from_body.grace.is_some() {
+    if !takes_grace && from_body.grace.is_some() {
         return Err(Failure::bad_request("grace only applies to a cancel"));
-    }
-    let mut from_query = Control::default();
-    for (name, value) in query_pairs(query, known)? {
-        match name.as_str() {
-            "message" => from_query.message = Some(value),
-            "grace" => from_query.grace = Some(value),
-            _ => {}
-        }
     }
     // Both are checked; where both say something, the body wins.
     let (mut message, mut grace) = (None, None);
@@ -84,10 +78,14 @@ fn control_failure(error: ControlError) -> Failure {
 pub(crate) async fn terminate(
     state: &State,
     id: u64,
-    query: Option<&str>,
-    body: Incoming,
+    query: TerminateParams,
+    body: Body,
 ) -> Result<Reply, Failure> {
-    let (message, _) = control_input(query, body, &["message"]).await?;
+    let query = Control {
+        message: query.message,
+        grace: None,
+    };
+    let (message, _) = control_input(query, body, false).await?;
     let before = state
         .config
         .table
@@ -107,10 +105,10 @@ pub(crate) async fn terminate(
 pub(crate) async fn cancel(
     state: &State,
     id: u64,
-    query: Option<&str>,
-    body: Incoming,
+    query: Control,
+    body: Body,
 ) -> Result<Reply, Failure> {
-    let (message, grace) = control_input(query, body, &["message", "grace"]).await?;
+    let (message, grace) = control_input(query, body, true).await?;
     let grace = grace.unwrap_or(state.config.default_grace);
     let table = state.config.table.clone();
     let before = table.cancel(id, message.clone()).map_err(control_failure)?;

@@ -28,10 +28,12 @@ mod access;
 mod collector;
 mod control;
 mod families;
+mod handlers;
 mod health;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod profile;
+mod query;
 mod recent;
 mod reply;
 mod routes;

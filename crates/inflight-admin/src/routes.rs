@@ -1,327 +1,257 @@
-//! The endpoints.
+//! The router: one route per endpoint with its methods, its CORS answers and its `405`,
+//! and the small endpoints that serve text.
 
-use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use http::{HeaderMap, Method, Request, StatusCode, header};
-use hyper::body::Incoming;
-use inflight_core::{Direction, EntrySnapshot};
-use inflight_wire::{ProfileReport, RecentReport, RequestList, RequestReply, parse_duration};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{Next, from_fn};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use http::{StatusCode, Uri};
 
-use crate::access::{self, Need};
-use crate::control;
+use crate::AdminServer;
+use crate::access::{self, Reader};
+use crate::handlers;
 use crate::health;
-use crate::profile::Profile;
-use crate::reply::{self, Failure, Reply, json, parse_bool, query_pairs};
-use crate::state::{State, lock};
-use crate::to_wire;
-use crate::traces;
+use crate::query::{NoParams, Params};
+use crate::reply::{self, Failure, Reply, json};
+use crate::state::State as Admin;
 use crate::web;
 
-/// Most requests one list returns.
-const MAX_LIMIT: usize = 1_000_000;
+type Shared = State<Arc<Admin>>;
+type Endpoint = MethodRouter<Arc<Admin>>;
 
-pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let mut reply = route(&state, req).await.unwrap_or_else(Failure::into_reply);
-    if let Some(origin) = origin {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ORIGIN, origin);
-        access::add_cors(&state.config, &headers, &mut reply);
-    }
-    Ok(reply)
-}
+/// The page's files other than `/`, one path segment each.
+const ASSET: &str = "/{name}";
 
-async fn route(state: &State, req: Request<Incoming>) -> Result<Reply, Failure> {
-    if req.method() == Method::OPTIONS {
-        let headers = req.headers().clone();
-        // No endpoint takes OPTIONS, so each path's 405 names the methods it allows.
-        return match endpoint(state, req).await {
-            Err(failure) if failure.status == StatusCode::METHOD_NOT_ALLOWED => Ok(
-                access::preflight(&state.config, &headers, failure.allow.unwrap_or_default()),
-            ),
-            other => other,
-        };
-    }
-    endpoint(state, req).await
-}
-
-async fn endpoint(state: &State, req: Request<Incoming>) -> Result<Reply, Failure> {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().map(str::to_owned);
-    let query = query.as_deref();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let read = matches!(method, Method::GET | Method::HEAD);
-    let check = |need| access::check(&state.config, req.headers(), need);
-    match segments.as_slice() {
-        ["requests"] if read => {
-            check(Need::Read)?;
-            list(state, query)
-        }
-        ["requests"] => Err(Failure::method_not_allowed("GET, HEAD")),
-        ["requests", id] if read => {
-            check(Need::Read)?;
-            query_pairs(query, &[])?;
-            get(state, parse_id(id)?)
-        }
-        ["requests", id] if method == Method::DELETE => {
-            check(Need::Kill)?;
-            let id = parse_id(id)?;
-            control::terminate(state, id, query, req.into_body()).await
-        }
-        ["requests", _] => Err(Failure::method_not_allowed("GET, HEAD, DELETE")),
-        ["requests", id, "cancel"] if method == Method::POST => {
-            check(Need::Kill)?;
-            let id = parse_id(id)?;
-            control::cancel(state, id, query, req.into_body()).await
-        }
-        ["requests", _, "cancel"] => Err(Failure::method_not_allowed("POST")),
-        ["traces", id] if read => {
-            check(Need::Read)?;
-            query_pairs(query, &[])?;
-            traces::trace(state, id)
-        }
-        ["traces", _] => Err(Failure::method_not_allowed("GET, HEAD")),
-        ["recent"] if read => {
-            check(Need::Read)?;
-            query_pairs(query, &[])?;
-            Ok(recent(state))
-        }
-        ["profile"] if read => {
-            check(Need::Read)?;
-            profile(state, query)
-        }
-        ["healthz"] if read => {
-            query_pairs(query, &[])?;
-            let (busy, report) = health::report(
-                &state.config,
-                &state.health,
-                state.started.elapsed(),
-                state.origin(),
-            );
-            let status = if busy {
-                StatusCode::SERVICE_UNAVAILABLE
+/// The admin API and the page, for `state`'s settings.
+pub(crate) fn router(state: Arc<Admin>) -> Router {
+    let config = &state.config;
+    let mut router = Router::new();
+    for (path, allow, methods) in endpoints(config) {
+        let methods = methods
+            .fallback(move || async move { Failure::method_not_allowed(allow) })
+            .layer(access::cors(config, allow))
+            .layer(from_fn(move |request, next| {
+                access::options(allow, request, next)
+            }));
+        // Outermost, so that other names are no endpoint for every method and OPTIONS.
+        router = router.route(
+            path,
+            if path == ASSET {
+                methods.layer(from_fn(only_assets))
             } else {
-                StatusCode::OK
-            };
-            Ok(json(status, &report))
-        }
-        ["dump"] if read => {
-            check(Need::Read)?;
-            query_pairs(query, &[])?;
-            let mut text = Vec::new();
-            state.config.table.dump_text(&mut text).map_err(|error| {
-                Failure::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
-            })?;
-            Ok(reply::text(
-                StatusCode::OK,
-                "text/plain; charset=utf-8",
-                text,
-            ))
-        }
-        ["openapi.json"] if read => {
-            query_pairs(query, &[])?;
-            Ok(reply::text(
-                StatusCode::OK,
-                "application/json",
-                crate::OPENAPI,
-            ))
-        }
-        ["metrics"] if read && state.config.metrics_endpoint.is_some() => {
-            check(Need::Read)?;
-            query_pairs(query, &[])?;
-            let render = state
-                .config
-                .metrics_endpoint
-                .as_ref()
-                .map(|render| render());
-            Ok(reply::text(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                render.unwrap_or_default(),
-            ))
-        }
+                methods
+            },
+        );
+    }
+    router.fallback(no_such_endpoint).with_state(state)
+}
+
+/// Each endpoint's path, the methods it allows, and its handlers.
+fn endpoints(config: &AdminServer) -> Vec<(&'static str, &'static str, Endpoint)> {
+    let read = "GET, HEAD";
+    let mut endpoints = vec![
+        ("/requests", read, get(handlers::list)),
+        (
+            "/requests/{id}",
+            "GET, HEAD, DELETE",
+            get(handlers::get).delete(handlers::terminate),
+        ),
+        ("/requests/{id}/cancel", "POST", post(handlers::cancel)),
+        ("/traces/{id}", read, get(handlers::trace)),
+        ("/recent", read, get(handlers::recent)),
+        ("/profile", read, get(handlers::profile)),
+        ("/healthz", read, get(healthz)),
+        ("/dump", read, get(dump)),
+        ("/openapi.json", read, get(openapi)),
         // The page holds no data: it needs no token, and asks each admin port for the
         // data with the tokens the user gives it. Its own query is for the page to read.
-        [name] if read && web::is_asset(name) => {
-            if !name.is_empty() {
-                query_pairs(query, &[])?;
-            }
-            web::asset(name).ok_or_else(|| Failure::not_found(format!("no such file: {path}")))
-        }
-        [name] if web::is_asset(name) => Err(Failure::method_not_allowed("GET, HEAD")),
-        ["recent" | "profile" | "healthz" | "dump" | "openapi.json"] => {
-            Err(Failure::method_not_allowed("GET, HEAD"))
-        }
-        ["metrics"] if state.config.metrics_endpoint.is_some() => {
-            Err(Failure::method_not_allowed("GET, HEAD"))
-        }
-        _ => Err(Failure::not_found(format!(
-            "no such endpoint: {path}; see /openapi.json"
-        ))),
+        ("/", read, get(page)),
+        (ASSET, read, get(asset)),
+    ];
+    if config.metrics_endpoint.is_some() {
+        endpoints.push(("/metrics", read, get(metrics)));
     }
+    endpoints
 }
 
-fn parse_id(text: &str) -> Result<u64, Failure> {
-    text.parse()
-        .map_err(|_| Failure::bad_request(format!("a request id is a number, not {text:?}")))
-}
-
-fn list(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
-    let mut direction = None;
-    let mut min_age = None;
-    let mut status = None;
-    let mut route = None;
-    let mut trace = None;
-    let mut sort = "age";
-    let mut limit = MAX_LIMIT;
-    let pairs = query_pairs(
-        query,
-        &[
-            "direction",
-            "min_age",
-            "status",
-            "route",
-            "trace",
-            "sort",
-            "limit",
-        ],
-    )?;
-    for (name, value) in &pairs {
-        match name.as_str() {
-            "direction" => {
-                direction = Some(match value.as_str() {
-                    "inbound" | "in" => Direction::Inbound,
-                    "outbound" | "out" => Direction::Outbound,
-                    _ => {
-                        return Err(Failure::bad_request(format!(
-                            "direction is inbound or outbound, not {value:?}"
-                        )));
-                    }
-                });
-            }
-            "min_age" => {
-                min_age = Some(
-                    parse_duration(value)
-                        .map_err(|e| Failure::bad_request(format!("min_age: {e}")))?,
-                );
-            }
-            "status" => status = Some(value.to_lowercase()),
-            "route" => route = Some(value.clone()),
-            // The all-zero id is well formed and matches nothing.
-            "trace" => trace = Some(traces::parse_trace_id(value)?),
-            "sort" => {
-                sort = match value.as_str() {
-                    "age" => "age",
-                    "status" => "status",
-                    "method" => "method",
-                    _ => {
-                        return Err(Failure::bad_request(format!(
-                            "sort is age, status or method, not {value:?}"
-                        )));
-                    }
-                };
-            }
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        Failure::bad_request(format!(
-                            "limit is a number from 1 to {MAX_LIMIT}, not {value:?}"
-                        ))
-                    })?;
-            }
-            _ => {}
-        }
-    }
-    let table = &state.config.table;
-    let snapshot = match min_age {
-        Some(age) => table.snapshot_older_than(age),
-        None => table.snapshot_summary(),
-    };
-    let keep = |entry: &&EntrySnapshot| {
-        direction.is_none_or(|d| entry.direction == d)
-            && status
-                .as_ref()
-                .is_none_or(|s| entry.status.to_lowercase().contains(s))
-            && route
-                .as_ref()
-                .is_none_or(|r| entry.route.as_ref() == Some(r))
-            && trace.is_none_or(|t| t == Some(entry.trace_id))
-    };
-    let mut entries: Vec<&EntrySnapshot> = snapshot.entries.iter().filter(keep).collect();
-    // The snapshot is oldest first; sorts are stable, so ties stay oldest first.
-    match sort {
-        "status" => entries.sort_by(|a, b| a.status.cmp(&b.status)),
-        "method" => entries.sort_by(|a, b| a.method.as_str().cmp(b.method.as_str())),
-        _ => {}
-    }
-    let requests = entries
-        .into_iter()
-        .take(limit)
-        .map(|entry| to_wire::request(entry, false))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &RequestList::new(state.origin(), requests),
+async fn no_such_endpoint(uri: Uri) -> Failure {
+    Failure::not_found(format!(
+        "no such endpoint: {}; see /openapi.json",
+        uri.path()
     ))
 }
 
-fn get(state: &State, id: u64) -> Result<Reply, Failure> {
-    let entry = state
+/// `/{name}` is an endpoint only for the page's files: other names are no endpoint, for
+/// every method.
+async fn only_assets(request: Request, next: Next) -> Response {
+    if web::is_asset(request.uri().path().trim_start_matches('/')) {
+        next.run(request).await
+    } else {
+        no_such_endpoint(request.uri().clone())
+            .await
+            .into_response()
+    }
+}
+
+async fn page() -> Result<Reply, Failure> {
+    web::asset("").ok_or_else(|| Failure::not_found("no such file: /"))
+}
+
+async fn asset(Params(NoParams {}): Params<NoParams>, uri: Uri) -> Result<Reply, Failure> {
+    let path = uri.path();
+    web::asset(path.trim_start_matches('/'))
+        .ok_or_else(|| Failure::not_found(format!("no such file: {path}")))
+}
+
+async fn healthz(State(state): Shared, Params(NoParams {}): Params<NoParams>) -> Reply {
+    let (busy, report) = health::report(
+        &state.config,
+        &state.health,
+        state.started.elapsed(),
+        state.origin(),
+    );
+    let status = if busy {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    json(status, &report)
+}
+
+async fn dump(
+    _: Reader,
+    State(state): Shared,
+    Params(NoParams {}): Params<NoParams>,
+) -> Result<Reply, Failure> {
+    let mut text = Vec::new();
+    state
         .config
         .table
-        .get(id)
-        .ok_or_else(|| Failure::not_found(format!("no request #{id} is in flight")))?;
-    Ok(json(
+        .dump_text(&mut text)
+        .map_err(|error| Failure::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()))?;
+    Ok(reply::text(
         StatusCode::OK,
-        &RequestReply::new(state.origin(), to_wire::request(&entry, true)),
+        "text/plain; charset=utf-8",
+        text,
     ))
 }
 
-fn recent(state: &State) -> Reply {
-    // Fresh data: what ended since the last drain is included.
-    state.drain();
-    let families = {
-        let aggregates = lock(&state.aggregates);
-        aggregates.recent.report(&aggregates.families)
-    };
-    json(
+async fn openapi(Params(NoParams {}): Params<NoParams>) -> Reply {
+    reply::text(StatusCode::OK, "application/json", crate::OPENAPI)
+}
+
+async fn metrics(_: Reader, State(state): Shared, Params(NoParams {}): Params<NoParams>) -> Reply {
+    let render = state
+        .config
+        .metrics_endpoint
+        .as_ref()
+        .map(|render| render());
+    reply::text(
         StatusCode::OK,
-        &RecentReport::new(
-            state.origin(),
-            state.config.table.finished_dropped(),
-            families,
-        ),
+        "text/plain; version=0.0.4; charset=utf-8",
+        render.unwrap_or_default(),
     )
 }
 
-fn profile(state: &State, query: Option<&str>) -> Result<Reply, Failure> {
-    let mut reset = false;
-    for (name, value) in query_pairs(query, &["reset"])? {
-        if name == "reset" {
-            reset = parse_bool("reset", &value)?;
+#[cfg(test)]
+mod tests {
+    use http::{HeaderValue, Method, header};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn send(router: &Router, method: Method, path: &str, origin: &str) -> Response {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        router.clone().oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_configured_star_is_no_wildcard() {
+        let config = AdminServer::new(inflight_core::Table::builder().build())
+            .allow_origin("*")
+            .allow_origin("http://localhost:9084");
+        let router = router(Arc::new(Admin::new(config)));
+        let allowed = |reply: &Response| {
+            reply
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .cloned()
+        };
+
+        let reply = send(&router, Method::GET, "/healthz", "http://elsewhere.example").await;
+        assert_eq!(reply.status(), StatusCode::OK);
+        assert_eq!(allowed(&reply), None);
+        let reply = send(&router, Method::GET, "/healthz", "*").await;
+        assert_eq!(allowed(&reply), None);
+        let reply = send(&router, Method::OPTIONS, "/healthz", "*").await;
+        assert_eq!(reply.status(), StatusCode::FORBIDDEN);
+
+        let reply = send(
+            &router,
+            Method::OPTIONS,
+            "/healthz",
+            "http://localhost:9084",
+        )
+        .await;
+        assert_eq!(reply.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            allowed(&reply),
+            Some(HeaderValue::from_static("http://localhost:9084"))
+        );
+    }
+
+    /// The router and openapi.json name the same paths and methods: a route missing
+    /// from either fails here.
+    #[test]
+    fn the_description_names_every_route() {
+        let config =
+            AdminServer::new(inflight_core::Table::builder().build()).metrics_endpoint(String::new);
+        let spec: serde_json::Value = serde_json::from_str(crate::OPENAPI).unwrap();
+        let described = spec["paths"].as_object().unwrap();
+        let methods = |path: &str| -> Vec<String> {
+            let mut methods: Vec<String> = described[path]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|m| m.to_uppercase())
+                .collect();
+            methods.sort();
+            methods
+        };
+        let routes = endpoints(&config);
+        for (path, allow, _) in &routes {
+            if *path == ASSET {
+                continue;
+            }
+            assert!(described.contains_key(*path), "{path} is not described");
+            let mut allowed: Vec<String> = allow
+                .split(", ")
+                .filter(|m| *m != "HEAD")
+                .map(str::to_owned)
+                .collect();
+            allowed.sort();
+            assert_eq!(methods(path), allowed, "{path}");
+        }
+        for path in described.keys() {
+            if routes.iter().any(|(route, _, _)| route == path) {
+                continue;
+            }
+            // The page's files are the one route with a parameter the description lists
+            // one by one.
+            assert!(
+                web::is_asset(&path[1..]),
+                "{path} is described but not routed"
+            );
+            assert_eq!(methods(path), ["GET"], "{path}");
         }
     }
-    state.drain();
-    let mut aggregates = lock(&state.aggregates);
-    let aggregates = &mut *aggregates;
-    let profile = &mut aggregates.profile;
-    let report = ProfileReport::new(
-        state.origin(),
-        profile.window_start(),
-        SystemTime::now()
-            .duration_since(profile.since())
-            .unwrap_or_default()
-            .as_secs_f64(),
-        profile.report(&aggregates.families),
-    );
-    if reset {
-        *profile = Profile::new();
-    }
-    Ok(json(StatusCode::OK, &report))
 }

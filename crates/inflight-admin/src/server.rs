@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
@@ -52,6 +52,7 @@ async fn serve(
 ) -> io::Result<()> {
     let listener = TcpListener::from_std(listener)?;
     let collector = tokio::spawn(collector::run(state.clone()));
+    let service = TowerToHyperService::new(routes::router(state));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
@@ -70,11 +71,7 @@ async fn serve(
             _ = stopped.wait_for(|stop| *stop) => break,
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            service_fn(move |req| routes::handle(state.clone(), req)),
-        );
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
         tokio::spawn(async move {
             // A client that goes away mid-request is not the admin server's problem.
             let _ = connection.await;

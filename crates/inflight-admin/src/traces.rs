@@ -15,17 +15,17 @@ use crate::to_wire;
 ///
 /// `Ok(None)` is the all-zero id: well formed, but W3C reserves it for "no trace", so it
 /// matches nothing.
-pub(crate) fn parse_trace_id(text: &str) -> Result<Option<TraceId>, Failure> {
+pub(crate) fn parse_trace_id(text: &str) -> Result<Option<TraceId>, String> {
     if text.len() != 32 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err(Failure::bad_request(format!(
+        return Err(format!(
             "a trace id is 32 hex digits, like 4bf92f3577b34da6a3ce929d0e0e4736; not {text:?}"
-        )));
+        ));
     }
     Ok(text.parse().ok())
 }
 
 pub(crate) fn trace(state: &State, id: &str) -> Result<Reply, Failure> {
-    let trace = parse_trace_id(id)?;
+    let trace = parse_trace_id(id).map_err(Failure::bad_request)?;
     let mut requests = Vec::new();
     let mut finished = Vec::new();
     if let Some(trace) = trace {

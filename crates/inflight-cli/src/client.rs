@@ -103,6 +103,32 @@ impl Api {
     }
 
     async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), String> {
+        self.exchange_within(request, MAX_ANSWER)
+            .await
+            .map(|(status, _, body)| (status, body))
+    }
+
+    /// Sends `request` as it is, within the time limit and a slot; the status, content
+    /// type and body (at most `limit` bytes), or what failed.
+    ///
+    /// For `inflight web`, which passes the browser's method, path, token and body on.
+    pub(crate) async fn forward(
+        &self,
+        endpoint: &Endpoint,
+        request: Request<Full<Bytes>>,
+        limit: usize,
+    ) -> Result<(StatusCode, Option<header::HeaderValue>, Bytes), String> {
+        let _slot = self.slots.acquire().await.map_err(|e| e.to_string())?;
+        self.exchange_within(request, limit)
+            .await
+            .map_err(|error| format!("{endpoint}: {error}"))
+    }
+
+    async fn exchange_within(
+        &self,
+        request: Request<Full<Bytes>>,
+        limit: usize,
+    ) -> Result<(StatusCode, Option<header::HeaderValue>, Bytes), String> {
         let exchange = async {
             let response = self
                 .client
@@ -110,12 +136,13 @@ impl Api {
                 .await
                 .map_err(|e| format!("unreachable ({})", root_cause(&e)))?;
             let status = response.status();
-            let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER)
+            let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+            let body = http_body_util::Limited::new(response.into_body(), limit)
                 .collect()
                 .await
                 .map_err(|e| format!("the answer broke off ({e})"))?
                 .to_bytes();
-            Ok((status, body))
+            Ok((status, content_type, body))
         };
         tokio::time::timeout(self.timeout, exchange)
             .await

@@ -1,4 +1,4 @@
-//! The one-shot commands: ls, show, kill, dump, recent, profile, link.
+//! The one-shot commands: ls, show, kill, dump, recent, profile.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::render::{TextTable, ms};
 
 mod reports;
 mod tree;
-pub(crate) use reports::{dump, link, profile, recent};
+pub(crate) use reports::{dump, profile, recent};
 pub(crate) use tree::{listed, ls_tree};
 
 /// `Duration` in the admin API's syntax.
@@ -336,9 +336,6 @@ pub(crate) async fn kill(
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests;
 
 /// The exit of a command that asked every endpoint: a failure when `failed` of `total`
 /// did not answer (what they said is already on stderr).

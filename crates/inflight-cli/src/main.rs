@@ -30,6 +30,7 @@ mod top;
 mod trace;
 mod tree;
 mod upstreams;
+mod web;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -200,12 +201,16 @@ enum Command {
         #[arg(long)]
         oldest: bool,
     },
+    #[command(
+        after_help = "Example: inflight web --endpoints api1:9084,api2:9084 --kill-token K, \
+                      then open http://127.0.0.1:7000/"
+    )]
+    /// Serve the web page on this machine, reaching every endpoint through this server:
+    /// no endpoint needs to allow the page's origin. Binds loopback; --token is sent with
+    /// the page's reads, --kill-token with its kills, unless the page gives its own.
+    Web(web::WebArgs),
     /// Print the URL of the web page watching the endpoints, to paste in a chat.
-    Link {
-        /// Where the page is served (default: the first endpoint).
-        #[arg(long, value_name = "URL")]
-        base: Option<String>,
-    },
+    Link(web::LinkArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -365,8 +370,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             upstreams::upstreams(&api, &all()?, json, order).await
         }
-        Command::Link { ref base } => {
-            outln!("{}", commands::link(&all()?, base.as_deref()));
+        Command::Web(args) => {
+            let endpoints = all()?;
+            web::serve(api, sources, endpoints, cli.token, args).await
+        }
+        Command::Link(ref args) => {
+            outln!("{}", web::link(all(), sources.given(), args)?);
             Ok(())
         }
     }

@@ -1,12 +1,6 @@
 //! The soak test's parts: the seeded mix of request kinds ([`Plan`]), the servers
 //! ([`servers`]), the clients ([`traffic`]) and the operator at the admin port
 //! ([`operator`]).
-//!
-//! Included with `#[path = "support/soak/mod.rs"] mod soak;` next to `mod support;` and
-//! `#[path = "support/admin.rs"] mod admin_support;`, whose helpers it uses.
-
-// Each part is used by the soak test only.
-#![allow(dead_code)]
 
 pub mod operator;
 pub mod servers;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::StatusCode;
 use tokio::task::JoinHandle;
 
-use crate::admin_support::Http;
+use crate::support::admin::Http;
 
 /// Pause between two looks at the table.
 const PAUSE: Duration = Duration::from_millis(10);

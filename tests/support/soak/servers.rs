@@ -21,7 +21,7 @@ use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{Kind, Plan};
-use crate::process::expected_panic;
+use crate::support::process::expected_panic;
 use crate::support::{self, BoxError, PlainClient};
 
 /// The body of every soak response.
@@ -115,7 +115,7 @@ pub async fn serve_front(table: &Table, upstream: SocketAddr) -> Front {
     let tracked = InFlightClientLayer::with_table(table.clone());
     let app = App {
         upstream,
-        refused: SocketAddr::from(([127, 0, 0, 1], support::closed_port())),
+        refused: SocketAddr::from(([127, 0, 0, 1], support::free_port())),
         http1: tracked.layer(support::client_nodelay(false)),
         http2: tracked.layer(support::client_nodelay(true)),
         counters: counters.clone(),

@@ -1,5 +1,4 @@
-//! The commands that print a service's reports: dump, recent, profile, and the web page's
-//! link.
+//! The commands that print a service's reports: dump, recent, profile.
 
 use http::Method;
 use inflight_wire::{ProfileReport, RecentReport};
@@ -129,20 +128,6 @@ pub(crate) async fn profile(api: &Api, endpoint: &Endpoint) -> Result<(), Failur
         out!("{}", table.render());
     }
     Ok(())
-}
-
-/// The web page URL watching `endpoints`.
-pub(crate) fn link(endpoints: &[Endpoint], base: Option<&str>) -> String {
-    let base = base.map_or_else(
-        || {
-            endpoints
-                .first()
-                .map_or_else(String::new, |e| e.base.clone())
-        },
-        |base| base.trim_end_matches('/').to_owned(),
-    );
-    let list: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
-    format!("{base}/?endpoints={}", list.join(","))
 }
 
 fn indent(text: &str) -> String {

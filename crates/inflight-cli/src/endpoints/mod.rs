@@ -99,6 +99,11 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
+    /// Whether any source was given.
+    pub(crate) fn given(&self) -> bool {
+        self.list.is_some() || self.file.is_some() || self.discovers()
+    }
+
     /// Whether a source can change while a command runs (and is worth asking again).
     pub(crate) fn discovers(&self) -> bool {
         self.prometheus.is_some() || self.http_sd.is_some() || self.file_sd.is_some()
@@ -165,7 +170,7 @@ fn dedup(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
 
 /// A URL given to `flag`, as `http://host:port/prefix` without a trailing slash;
 /// `host:port` alone means http.
-fn http_url(flag: &str, text: &str) -> Result<String, Failure> {
+pub(crate) fn http_url(flag: &str, text: &str) -> Result<String, Failure> {
     let text = text.trim();
     if text.starts_with("https://") {
         return Err(Failure::Usage(format!(

@@ -11,11 +11,18 @@
 // profile, trace-tab) and a few shared ones (state, endpoints, poll, render, format,
 // dialog, actions, controls); this one starts it.
 
-import { wire } from './controls.js';
+import { setFilter, setTab, wire } from './controls.js';
 import { cycle } from './poll.js';
 import { render } from './render.js';
+import { openTrace } from './trace-tab.js';
 
 wire();
+
+// A shared link's view (`inflight link`): ?filter=TEXT, ?tab=recent|profile, ?trace=ID.
+const view = new URLSearchParams(location.search);
+if (view.get('filter')) setFilter(view.get('filter'));
+if (['recent', 'profile'].includes(view.get('tab'))) setTab(view.get('tab'));
+if (/^[0-9a-f]{32}$/i.test(view.get('trace') || '')) openTrace(view.get('trace').toLowerCase());
 
 render();
 

@@ -10,7 +10,9 @@ export function parseEndpoints(params) {
   const seen = new Set();
   const endpoints = [];
   for (const text of texts) {
-    const label = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
+    // Reached through `inflight web` (`server/e/host:port/`): named by the endpoint.
+    const through = text.match(/^(?:[a-z][a-z0-9+.-]*:\/\/)?[^/]+\/e\/([^/]+)\/?$/i);
+    const label = through ? through[1] : text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
     if (seen.has(label)) continue;
     seen.add(label);
     let base = null;
@@ -75,7 +77,8 @@ export async function call(ep, method, path, { token, body } = {}) {
     if (ep.base.origin === location.origin) throw new CallError('unreachable', 'no connection');
     throw new CallError('unreachable', 'no connection, or this origin is not allowed', 0,
       `Nothing answered at ${ep.base.origin}, or it does not allow this page's origin: ` +
-      `start it with allow_origin("${location.origin}") (the demo's --allow-origin).`);
+      `start it with allow_origin("${location.origin}") (the demo's --allow-origin), ` +
+      'or watch the services through `inflight web`, which needs neither.');
   }
   const text = await response.text().catch(() => '');
   let data = null;
