@@ -47,6 +47,12 @@
 
 pub use inflight_core::*;
 
+/// The JSON of the admin API, for clients of it: the `inflight-wire` crate, which a client
+/// can also depend on alone.
+pub use inflight_wire as wire;
+/// The duration syntax of the demo, the admin API and the CLI, from `inflight-wire`.
+pub use inflight_wire::{ParseDurationError, parse_duration};
+
 #[cfg(feature = "admin")]
 pub mod admin;
 

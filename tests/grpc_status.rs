@@ -216,7 +216,7 @@ async fn grpc_timeout_is_a_deadline_shown_before_and_after_it_passes() {
         })
         .await;
         assert!(entry.age >= entry.deadline.unwrap(), "{side}");
-        let json = inflight::wire::Request::from_snapshot(&entry, false);
+        let json = inflight::admin::to_wire::request(&entry, false);
         assert_eq!(json.deadline_ms, Some(300.0), "{side}");
         assert!(json.past_deadline, "{side}");
         let mut dump = Vec::new();

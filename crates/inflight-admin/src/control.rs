@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use http::StatusCode;
-use inflight_core::wire::{ControlReply, Request as WireRequest, millis};
-use inflight_core::{ControlError, parse_duration};
+use inflight_core::ControlError;
+use inflight_wire::{ControlAction, ControlReply, millis, parse_duration};
 use serde::Deserialize;
 
 use crate::query::TerminateParams;
 use crate::reply::{self, Failure, Reply, json};
 use crate::state::State;
+use crate::to_wire;
 
 /// Longest operator message kept with a terminate or cancel.
 const MAX_MESSAGE: usize = 1024;
@@ -92,12 +93,12 @@ pub(crate) async fn terminate(
         .map_err(control_failure)?;
     Ok(json(
         StatusCode::ACCEPTED,
-        &ControlReply {
-            origin: state.origin(),
-            action: "terminate".into(),
-            request: WireRequest::from_snapshot(&before, true),
-            grace_ms: None,
-        },
+        &ControlReply::new(
+            state.origin(),
+            ControlAction::Terminate,
+            to_wire::request(&before, true),
+            None,
+        ),
     ))
 }
 
@@ -129,11 +130,11 @@ pub(crate) async fn cancel(
     });
     Ok(json(
         StatusCode::ACCEPTED,
-        &ControlReply {
-            origin: state.origin(),
-            action: "cancel".into(),
-            request: WireRequest::from_snapshot(&before, true),
-            grace_ms: Some(millis(grace)),
-        },
+        &ControlReply::new(
+            state.origin(),
+            ControlAction::Cancel,
+            to_wire::request(&before, true),
+            Some(millis(grace)),
+        ),
     ))
 }

@@ -9,9 +9,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use http::StatusCode;
 use inflight_core::EntrySnapshot;
-use inflight_core::wire::{
-    ProfileReport, RecentReport, Request as WireRequest, RequestList, RequestReply,
-};
+use inflight_wire::{ProfileReport, RecentReport, RequestList, RequestReply};
 
 use crate::access::{Killer, Reader};
 use crate::control::{self, Control};
@@ -19,6 +17,7 @@ use crate::profile::Profile;
 use crate::query::{ListParams, NoParams, Params, ProfileParams, Sort, TerminateParams};
 use crate::reply::{Failure, Reply, json};
 use crate::state::{State as Admin, lock};
+use crate::to_wire;
 use crate::traces;
 
 type Shared = State<Arc<Admin>>;
@@ -63,15 +62,9 @@ pub(crate) async fn list(
     let requests = entries
         .into_iter()
         .take(query.limit)
-        .map(|entry| WireRequest::from_snapshot(entry, false))
+        .map(|entry| to_wire::request(entry, false))
         .collect();
-    json(
-        StatusCode::OK,
-        &RequestList {
-            origin: state.origin(),
-            requests,
-        },
-    )
+    json(StatusCode::OK, &RequestList::new(state.origin(), requests))
 }
 
 pub(crate) async fn get(
@@ -88,10 +81,7 @@ pub(crate) async fn get(
         .ok_or_else(|| Failure::not_found(format!("no request #{id} is in flight")))?;
     Ok(json(
         StatusCode::OK,
-        &RequestReply {
-            origin: state.origin(),
-            request: WireRequest::from_snapshot(&entry, true),
-        },
+        &RequestReply::new(state.origin(), to_wire::request(&entry, true)),
     ))
 }
 
@@ -142,11 +132,11 @@ pub(crate) async fn recent(
     };
     json(
         StatusCode::OK,
-        &RecentReport {
-            origin: state.origin(),
-            dropped: state.config.table.finished_dropped(),
+        &RecentReport::new(
+            state.origin(),
+            state.config.table.finished_dropped(),
             families,
-        },
+        ),
     )
 }
 
@@ -159,15 +149,15 @@ pub(crate) async fn profile(
     let mut aggregates = lock(&state.aggregates);
     let aggregates = &mut *aggregates;
     let profile = &mut aggregates.profile;
-    let report = ProfileReport {
-        origin: state.origin(),
-        window_start: profile.window_start(),
-        window_seconds: SystemTime::now()
+    let report = ProfileReport::new(
+        state.origin(),
+        profile.window_start(),
+        SystemTime::now()
             .duration_since(profile.since())
             .unwrap_or_default()
             .as_secs_f64(),
-        routes: profile.report(&aggregates.families),
-    };
+        profile.report(&aggregates.families),
+    );
     if query.reset {
         *profile = Profile::new();
     }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use inflight_core::Direction;
-use inflight_core::wire::{HealthReport, Origin, millis};
+use inflight_wire::{HealthReport, HealthState, Origin, millis};
 
 use crate::AdminServer;
 
@@ -77,19 +77,20 @@ pub(crate) fn report(
 ) -> (bool, HealthReport) {
     let reading = read(config, health);
     let build = &config.build;
-    (
-        reading.busy,
-        HealthReport {
-            origin,
-            state: if reading.busy { "busy" } else { "free" }.to_owned(),
-            reasons: reading.reasons,
-            version: build.version.clone(),
-            git_commit: build.git_commit.clone(),
-            rustc: env!("INFLIGHT_ADMIN_RUSTC").to_owned(),
-            uptime_seconds: uptime.as_secs_f64(),
-            inbound: reading.inbound as u64,
-            outbound: reading.outbound as u64,
-            oldest_inbound_ms: reading.oldest_inbound.map(millis),
-        },
-    )
+    let mut report = HealthReport::default();
+    report.origin = origin;
+    report.state = if reading.busy {
+        HealthState::Busy
+    } else {
+        HealthState::Free
+    };
+    report.reasons = reading.reasons;
+    report.version = build.version.clone();
+    report.git_commit = build.git_commit.clone();
+    report.rustc = env!("INFLIGHT_ADMIN_RUSTC").to_owned();
+    report.uptime_seconds = uptime.as_secs_f64();
+    report.inbound = reading.inbound as u64;
+    report.outbound = reading.outbound as u64;
+    report.oldest_inbound_ms = reading.oldest_inbound.map(millis);
+    (reading.busy, report)
 }

@@ -39,6 +39,7 @@ mod reply;
 mod routes;
 mod server;
 mod state;
+pub mod to_wire;
 mod trace_ring;
 mod traces;
 mod watchdog;

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 use inflight_core::FinishedRequest;
-use inflight_core::wire::{ProfileRoute, ProfileStatus, millis, rfc3339};
+use inflight_wire::{ProfileRoute, ProfileStatus, Timestamp, millis};
+
+use crate::to_wire;
 
 use crate::families::Families;
 
@@ -162,38 +164,38 @@ impl Profile {
                         let h = &profile.micros;
                         let ms = |micros: u64| micros as f64 / 1000.0;
                         let count = h.len();
-                        ProfileStatus {
-                            status: status.clone(),
-                            count,
-                            total_ms: millis(profile.total),
-                            mean_ms: if count == 0 {
-                                0.0
-                            } else {
-                                millis(profile.total) / count as f64
-                            },
-                            p50_ms: ms(h.value_at_quantile(0.50)),
-                            p95_ms: ms(h.value_at_quantile(0.95)),
-                            p99_ms: ms(h.value_at_quantile(0.99)),
-                            max_ms: ms(h.max()),
-                        }
+                        let mut wire = ProfileStatus::default();
+                        wire.status = status.clone();
+                        wire.count = count;
+                        wire.total_ms = millis(profile.total);
+                        wire.mean_ms = if count == 0 {
+                            0.0
+                        } else {
+                            millis(profile.total) / count as f64
+                        };
+                        wire.p50_ms = ms(h.value_at_quantile(0.50));
+                        wire.p95_ms = ms(h.value_at_quantile(0.95));
+                        wire.p99_ms = ms(h.value_at_quantile(0.99));
+                        wire.max_ms = ms(h.max());
+                        wire
                     })
                     .collect();
                 statuses.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
-                ProfileRoute {
-                    direction: direction.as_str().to_owned(),
-                    name: name.clone(),
-                    requests: route.requests,
-                    total_ms: millis(route.total),
-                    mean_ms: millis(route.total) / route.requests.max(1) as f64,
-                    statuses,
-                }
+                let mut wire = ProfileRoute::default();
+                wire.direction = to_wire::direction(*direction);
+                wire.name = name.clone();
+                wire.requests = route.requests;
+                wire.total_ms = millis(route.total);
+                wire.mean_ms = millis(route.total) / route.requests.max(1) as f64;
+                wire.statuses = statuses;
+                wire
             })
             .collect();
         routes.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
         routes
     }
 
-    pub(crate) fn window_start(&self) -> String {
-        rfc3339(self.since)
+    pub(crate) fn window_start(&self) -> Timestamp {
+        Timestamp::from(self.since)
     }
 }

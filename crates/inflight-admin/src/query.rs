@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
-use inflight_core::{Direction, TraceId, parse_duration};
+use inflight_core::{Direction, TraceId};
+use inflight_wire::parse_duration;
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer};
 

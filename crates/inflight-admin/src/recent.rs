@@ -5,12 +5,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use inflight_core::wire::{
-    FinishedRequest as WireFinished, RecentBucket, RecentFamily, Request, millis, rfc3339,
-};
 use inflight_core::{Ending, Finished, FinishedRequest};
+use inflight_wire::{
+    FinishedRequest as WireFinished, RecentBucket, RecentFamily, Timestamp, millis,
+};
 
 use crate::families::Families;
+use crate::to_wire;
 
 /// Lower bounds of the latency buckets.
 pub(crate) const BUCKETS: [(&str, u64); 8] = [
@@ -101,26 +102,30 @@ impl Recent {
             .enumerate()
             .filter(|(_, family)| family.finished > 0)
             .filter_map(|(index, family)| Some((names.get(index)?, family)))
-            .map(|((direction, name), family)| RecentFamily {
-                direction: direction.as_str().to_owned(),
-                name: name.clone(),
-                finished: family.finished,
-                buckets: family
+            .map(|((direction, name), family)| {
+                let mut wire = RecentFamily::default();
+                wire.direction = to_wire::direction(*direction);
+                wire.name = name.clone();
+                wire.finished = family.finished;
+                wire.buckets = family
                     .buckets
                     .iter()
                     .zip(BUCKETS)
-                    .map(|(samples, (bucket, min_ms))| RecentBucket {
-                        bucket: bucket.to_owned(),
-                        min_ms,
-                        samples: samples.iter().rev().map(|f| finished_request(f)).collect(),
+                    .map(|(samples, (bucket, min_ms))| {
+                        let mut wire = RecentBucket::default();
+                        wire.bucket = bucket.to_owned();
+                        wire.min_ms = min_ms;
+                        wire.samples = samples.iter().rev().map(|f| finished_request(f)).collect();
+                        wire
                     })
-                    .collect(),
-                errors: family
+                    .collect();
+                wire.errors = family
                     .errors
                     .iter()
                     .rev()
                     .map(|f| finished_request(f))
-                    .collect(),
+                    .collect();
+                wire
             })
             .collect()
     }
@@ -134,15 +139,15 @@ fn push_bounded(samples: &mut VecDeque<Arc<Finished>>, sample: Arc<Finished>) {
 }
 
 pub(crate) fn finished_request(finished: &Finished) -> WireFinished {
-    WireFinished {
-        request: Request::from_snapshot(&finished.entry, true),
-        ending: finished.ending.as_str().to_owned(),
-        ended_at: rfc3339(finished.ended_at),
-        duration_ms: millis(finished.duration),
-        grpc_status: finished.grpc_status.as_ref().map(|status| status.code),
-        grpc_message: finished
-            .grpc_status
-            .as_ref()
-            .and_then(|status| status.message.clone()),
-    }
+    let mut wire = WireFinished::default();
+    wire.request = to_wire::request(&finished.entry, true);
+    wire.ending = to_wire::ending(finished.ending);
+    wire.ended_at = Timestamp::from(finished.ended_at);
+    wire.duration_ms = millis(finished.duration);
+    wire.grpc_status = finished.grpc_status.as_ref().map(|status| status.code);
+    wire.grpc_message = finished
+        .grpc_status
+        .as_ref()
+        .and_then(|status| status.message.clone());
+    wire
 }

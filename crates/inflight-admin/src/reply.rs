@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response as AxumResponse};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
-use inflight_core::wire::ErrorBody;
+use inflight_wire::ErrorBody;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -48,12 +48,7 @@ impl Failure {
     }
 
     pub(crate) fn into_reply(self) -> Reply {
-        let mut reply = json(
-            self.status,
-            &ErrorBody {
-                error: self.message,
-            },
-        );
+        let mut reply = json(self.status, &ErrorBody::new(self.message));
         if let Some(allow) = self.allow {
             reply
                 .headers_mut()

@@ -3,8 +3,8 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
-use inflight_core::wire::{Origin, rfc3339};
 use inflight_core::{FinishedRequest, Subscription};
+use inflight_wire::{Origin, Timestamp};
 
 use crate::AdminServer;
 use crate::families::Families;
@@ -56,12 +56,12 @@ impl State {
 
     /// Who answers: in every reply, so clients compute ages without clock skew.
     pub(crate) fn origin(&self) -> Origin {
-        Origin {
-            server_time: rfc3339(SystemTime::now()),
-            pid: std::process::id(),
-            host: self.config.host.clone(),
-            service: self.config.build.service.clone(),
-        }
+        let mut origin = Origin::default();
+        origin.server_time = Timestamp::from(SystemTime::now());
+        origin.pid = std::process::id();
+        origin.host = self.config.host.clone();
+        origin.service = self.config.build.service.clone();
+        origin
     }
 
     /// Takes in what ended since the last drain; returns how many requests that was.

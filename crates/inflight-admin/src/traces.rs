@@ -5,10 +5,11 @@ use std::collections::HashSet;
 
 use http::StatusCode;
 use inflight_core::TraceId;
-use inflight_core::wire::{FinishedWindow, Request as WireRequest, TraceReply};
+use inflight_wire::{FinishedWindow, TraceReply};
 
 use crate::reply::{Failure, Reply, json};
 use crate::state::{State, lock};
+use crate::to_wire;
 
 /// A trace id as a client sends it: 32 hex digits, either case.
 ///
@@ -58,29 +59,26 @@ pub(crate) fn trace(state: &State, id: &str) -> Result<Reply, Failure> {
         entries.sort_by_key(|entry| (entry.started_at, entry.id));
         requests = entries
             .iter()
-            .map(|entry| WireRequest::from_snapshot(entry, true))
+            .map(|entry| to_wire::request(entry, true))
             .collect();
     } else {
         state.drain();
     }
     let finished_window = {
         let aggregates = lock(&state.aggregates);
-        FinishedWindow {
-            capacity: aggregates.traces.capacity() as u64,
-            max_age_seconds: aggregates.traces.max_age().as_secs_f64(),
-            held: aggregates.traces.len() as u64,
-        }
+        let mut window = FinishedWindow::default();
+        window.capacity = aggregates.traces.capacity() as u64;
+        window.max_age_seconds = aggregates.traces.max_age().as_secs_f64();
+        window.held = aggregates.traces.len() as u64;
+        window
     };
-    Ok(json(
-        StatusCode::OK,
-        &TraceReply {
-            origin: state.origin(),
-            trace_id: trace.map_or_else(|| id.to_ascii_lowercase(), |trace| trace.to_string()),
-            requests,
-            finished,
-            finished_window,
-        },
-    ))
+    let mut reply = TraceReply::default();
+    reply.origin = state.origin();
+    reply.trace_id = trace.map_or_else(|| id.to_ascii_lowercase(), |trace| trace.to_string());
+    reply.requests = requests;
+    reply.finished = finished;
+    reply.finished_window = finished_window;
+    Ok(json(StatusCode::OK, &reply))
 }
 
 #[cfg(test)]

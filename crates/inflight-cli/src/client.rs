@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use inflight_core::wire::ErrorBody;
+use inflight_wire::ErrorBody;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
@@ -146,7 +146,7 @@ impl Api {
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| format!("no answer within {}", inflight_core::Elapsed(self.timeout)))?
+            .map_err(|_| format!("no answer within {}", inflight_wire::Elapsed(self.timeout)))?
     }
 
     /// `GET` a JSON document; non-2xx answers become their `{"error"}` message.

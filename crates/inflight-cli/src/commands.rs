@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use http::Method;
-use inflight_core::wire::{ControlReply, Request, RequestList, RequestReply};
+use inflight_wire::{ControlReply, Request, RequestList, RequestReply};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -160,12 +160,7 @@ pub(crate) async fn ls(
             }
             cells.extend([
                 request.id.to_string(),
-                if request.direction == "inbound" {
-                    "in"
-                } else {
-                    "out"
-                }
-                .to_owned(),
+                crate::render::direction(request).to_owned(),
                 ms(request.elapsed_ms),
                 ms(request.status_elapsed_ms),
                 crate::render::status(request),

@@ -36,7 +36,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use inflight_core::TraceId;
+use inflight_wire::TraceId;
 
 use crate::client::Api;
 use crate::endpoints::{Endpoint, Sources};
@@ -227,7 +227,7 @@ fn trace_id(text: &str) -> Result<TraceId, String> {
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
-    inflight_core::parse_duration(text).map_err(|e| e.to_string())
+    inflight_wire::parse_duration(text).map_err(|e| e.to_string())
 }
 
 fn concurrency(text: &str) -> Result<usize, String> {

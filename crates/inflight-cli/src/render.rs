@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use inflight_core::Elapsed;
+use inflight_wire::{Direction, Elapsed, Request};
 
 /// Writes to stdout (through the `out!` and `outln!` macros). A reader that went away,
 /// as `head` does, ends the program quietly with 0 instead of the panic of `print!`;
@@ -27,7 +27,7 @@ pub(crate) fn ms(milliseconds: f64) -> String {
 
 /// A request's status with what its caller's wait adds, as the dump writes it:
 /// `awaiting headers, past deadline by 0.20s, orphan`.
-pub(crate) fn status(request: &inflight_core::wire::Request) -> String {
+pub(crate) fn status(request: &Request) -> String {
     let mut text = request.status.clone();
     if let Some(deadline) = request.deadline_ms {
         let gap = (deadline - request.elapsed_ms).abs();
@@ -44,7 +44,7 @@ pub(crate) fn status(request: &inflight_core::wire::Request) -> String {
 }
 
 /// Whether nobody waits for a request any more: past its deadline, or an orphan.
-pub(crate) fn unwaited(request: &inflight_core::wire::Request) -> bool {
+pub(crate) fn unwaited(request: &Request) -> bool {
     request.past_deadline || request.orphan
 }
 
@@ -108,6 +108,15 @@ impl TextTable {
     }
 }
 
+/// `in`, `out`, or `unknown` for a direction a newer admin port added.
+pub(crate) fn direction(request: &Request) -> &str {
+    match request.direction {
+        Direction::Inbound => "in",
+        Direction::Outbound => "out",
+        other => other.as_str(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +149,15 @@ mod tests {
             "awaiting headers, past deadline by 0.20s, orphan"
         );
         assert!(unwaited(&call));
+    }
+
+    #[test]
+    fn directions_are_short_and_a_newer_one_says_unknown() {
+        let mut request = crate::fixtures::request(1, "inbound", 1, None);
+        assert_eq!(direction(&request), "in");
+        request.direction = Direction::Outbound;
+        assert_eq!(direction(&request), "out");
+        request.direction = serde_json::from_str("\"work\"").unwrap();
+        assert_eq!(direction(&request), "unknown");
     }
 }

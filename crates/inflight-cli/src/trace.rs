@@ -5,8 +5,8 @@ mod timeline;
 
 pub(crate) use kill::kill_trace;
 
-use inflight_core::TraceId;
-use inflight_core::wire::TraceReply;
+use inflight_wire::TraceId;
+use inflight_wire::TraceReply;
 use serde::Serialize;
 
 use crate::Failure;

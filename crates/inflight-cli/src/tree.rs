@@ -12,7 +12,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use inflight_core::wire::Request;
+use inflight_wire::{Direction, Request};
 
 /// Chains deeper than this are cut: the request below starts a tree of its own. Real call
 /// chains are a handful of hops; the bound keeps bad data from making a tree whose
@@ -159,7 +159,7 @@ pub(crate) fn parents(items: &[Listed<'_>]) -> Vec<Option<usize>> {
 }
 
 fn is_outbound(request: &Request) -> bool {
-    request.direction == "outbound"
+    request.direction == Direction::Outbound
 }
 
 /// Breaks every cycle of parent links by making one of its requests a root.

@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
+use inflight_wire::Direction;
 use serde::Serialize;
 
 use crate::Failure;
@@ -76,7 +77,7 @@ pub(crate) enum Order {
 pub(crate) fn group(items: &[Listed<'_>], order: Order) -> Vec<Upstream> {
     let mut groups: BTreeMap<String, Upstream> = BTreeMap::new();
     for item in items {
-        if item.request.direction != "outbound" {
+        if item.request.direction != Direction::Outbound {
             continue;
         }
         let target = target(&item.request.uri);

@@ -33,7 +33,6 @@ mod client_body;
 mod clock;
 mod current;
 mod dump;
-mod duration;
 mod entry;
 mod future;
 mod grpc;
@@ -47,8 +46,6 @@ mod sync;
 mod table;
 mod terminate;
 pub mod trace;
-#[cfg(feature = "wire")]
-pub mod wire;
 
 pub use body::TrackedBody;
 pub use client::{InFlightClient, InFlightClientLayer};
@@ -60,7 +57,6 @@ pub use current::{
     set_route, set_status,
 };
 pub use dump::Elapsed;
-pub use duration::{ParseDurationError, parse_duration};
 pub use future::{ClientResponseFuture, ResponseFuture};
 pub use grpc::GrpcStatus;
 pub use redact::DEFAULT_SENSITIVE_PARAMS;

@@ -138,13 +138,6 @@ macro_rules! id_type {
                     .ok_or(ParseIdError { expected: 2 * $len })
             }
         }
-
-        #[cfg(feature = "wire")]
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
-            }
-        }
     };
 }
 

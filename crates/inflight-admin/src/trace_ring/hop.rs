@@ -4,13 +4,12 @@
 use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
-use inflight_core::wire::{
-    FinishedRequest as WireFinished, Request as WireRequest, millis, rfc3339,
-};
 use inflight_core::{Direction, Ending, Finished, FinishedRequest, TraceContext};
+use inflight_wire::{FinishedRequest as WireFinished, Request as WireRequest, Timestamp, millis};
 
 use crate::families::Families;
 use crate::recent::finished_request;
+use crate::to_wire;
 
 /// A finished request as the ring keeps it.
 pub(crate) enum Hop {
@@ -86,46 +85,29 @@ fn started(ended_at: SystemTime, duration: Duration) -> SystemTime {
 impl Compact {
     fn to_wire(&self, families: &Families) -> WireFinished {
         let started_at = started(self.ended_at, self.duration);
-        WireFinished {
-            request: WireRequest {
-                id: self.id,
-                trace_id: self.trace.trace_id.to_string(),
-                span_id: self.trace.span_id.to_string(),
-                parent_span_id: self.trace.parent_span_id.map(|span| span.to_string()),
-                direction: self.direction.as_str().to_owned(),
-                method: self.method.to_string(),
-                uri: self.uri.to_string(),
-                version: String::new(),
-                peer: None,
-                route: self
-                    .route
-                    .and_then(|family| families.get(family as usize))
-                    .map(|(_, name)| name.clone()),
-                started_at: rfc3339(started_at),
-                elapsed_ms: millis(self.duration),
-                status: Ending::Completed.as_str().to_owned(),
-                status_elapsed_ms: 0.0,
-                history: None,
-                history_dropped: 0,
-                attributes: Default::default(),
-                parent: None,
-                children: Vec::new(),
-                bytes_in: 0,
-                bytes_out: 0,
-                idle_ms: 0.0,
-                response_status: self.response_status.map(|status| status.as_u16()),
-                cancel_requested: false,
-                cancel_forbidden: false,
-                control_message: None,
-                deadline_ms: None,
-                past_deadline: false,
-                orphan: false,
-            },
-            ending: Ending::Completed.as_str().to_owned(),
-            ended_at: rfc3339(self.ended_at),
-            duration_ms: millis(self.duration),
-            grpc_status: None,
-            grpc_message: None,
-        }
+        // What the ring did not keep stays at its default: no history, no version, peer,
+        // parent, attributes or children, byte counts 0.
+        let mut request = WireRequest::default();
+        request.id = self.id;
+        request.trace_id = self.trace.trace_id.to_string();
+        request.span_id = self.trace.span_id.to_string();
+        request.parent_span_id = self.trace.parent_span_id.map(|span| span.to_string());
+        request.direction = to_wire::direction(self.direction);
+        request.method = self.method.to_string();
+        request.uri = self.uri.to_string();
+        request.route = self
+            .route
+            .and_then(|family| families.get(family as usize))
+            .map(|(_, name)| name.clone());
+        request.started_at = Timestamp::from(started_at);
+        request.elapsed_ms = millis(self.duration);
+        request.status = Ending::Completed.as_str().to_owned();
+        request.response_status = self.response_status.map(|status| status.as_u16());
+        let mut finished = WireFinished::default();
+        finished.request = request;
+        finished.ending = inflight_wire::Ending::Completed;
+        finished.ended_at = Timestamp::from(self.ended_at);
+        finished.duration_ms = millis(self.duration);
+        finished
     }
 }

@@ -198,8 +198,8 @@ fn completed_requests_are_kept_compact_and_the_others_whole() {
     assert!(matches!(hops[0], Hop::Compact(_)));
     assert!(matches!(hops[1], Hop::Whole(_)));
     let [compact, whole] = [hops[0].to_wire(&families), hops[1].to_wire(&families)];
-    assert_eq!(compact.ending, "completed");
-    assert_eq!(whole.ending, "dropped_early");
+    assert_eq!(compact.ending.as_str(), "completed");
+    assert_eq!(whole.ending.as_str(), "dropped_early");
     for finished in [&compact, &whole] {
         let request = &finished.request;
         assert_eq!(request.trace_id, trace.trace_id.to_string());

@@ -1,7 +1,7 @@
 //! The commands that print a service's reports: dump, recent, profile.
 
 use http::Method;
-use inflight_core::wire::{ProfileReport, RecentReport};
+use inflight_wire::{ProfileReport, RecentReport};
 
 use super::all_answered;
 use crate::Failure;
@@ -62,7 +62,7 @@ pub(crate) async fn recent(api: &Api, endpoint: &Endpoint) -> Result<(), Failure
                     String::new(),
                     error.request.id.to_string(),
                     ms(error.duration_ms),
-                    error.ending.clone(),
+                    error.ending.to_string(),
                     error
                         .request
                         .response_status

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use inflight_core::wire::{Request, RequestList};
+use inflight_wire::{Request, RequestList};
 use serde::Serialize;
 
 use super::{LsError, all_answered, fetch_lists};
@@ -124,7 +124,7 @@ fn render(items: &[Listed<'_>], lines: &[Line]) -> String {
         table.row(vec![
             format!("{}{} #{}", line.prefix, item.endpoint, request.id),
             item.service.to_owned(),
-            direction(request).to_owned(),
+            crate::render::direction(request).to_owned(),
             ms(request.elapsed_ms),
             crate::render::status(request),
             request.method.clone(),
@@ -137,15 +137,6 @@ fn render(items: &[Listed<'_>], lines: &[Line]) -> String {
         ]);
     }
     table.render()
-}
-
-/// `in`, `out` or the direction as listed.
-pub(crate) fn direction(request: &Request) -> &str {
-    match request.direction.as_str() {
-        "inbound" => "in",
-        "outbound" => "out",
-        other => other,
-    }
 }
 
 pub(crate) async fn ls_tree(

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use inflight_core::wire::Request;
+use inflight_wire::Request;
 
 use super::forest;
 pub(crate) use super::rows::{Column, EndpointState, Row};

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use inflight_core::Elapsed;
+use inflight_wire::Elapsed;
 
 use super::Update;
 use crate::endpoints::Endpoint;

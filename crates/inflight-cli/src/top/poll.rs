@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use inflight_core::wire::RequestList;
+use inflight_wire::RequestList;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::{Interval, MissedTickBehavior};

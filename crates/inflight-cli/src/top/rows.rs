@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use inflight_core::wire::{Request, RequestList};
+use inflight_wire::{Request, RequestList};
 
 use crate::endpoints::Endpoint;
 
@@ -70,7 +70,7 @@ impl EndpointState {
     /// answered.
     pub(crate) fn failing(&self, now: Instant) -> Option<String> {
         if let Some(since) = self.late_since {
-            let waited = inflight_core::Elapsed(now.saturating_duration_since(since));
+            let waited = inflight_wire::Elapsed(now.saturating_duration_since(since));
             return Some(format!("{}: no answer for {waited}", self.endpoint));
         }
         self.result.as_ref().err().cloned()

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use inflight_core::Elapsed;
+use inflight_wire::{Direction, Elapsed};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -57,7 +57,7 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let inbound = app
         .rows
         .iter()
-        .filter(|r| r.request.direction == "inbound")
+        .filter(|r| r.request.direction == Direction::Inbound)
         .count();
     let mut spans = vec![Span::styled(
         "inflight top",
@@ -169,11 +169,7 @@ fn draw_table(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         let mut cells = vec![
             Cell::from(host_text(row)),
             Cell::from(id_text(row)).style(id_style),
-            Cell::from(if r.direction == "inbound" {
-                "in"
-            } else {
-                "out"
-            }),
+            Cell::from(crate::render::direction(r)),
             Cell::from(Elapsed(age).to_string()).style(age_style(age)),
             Cell::from(Elapsed(row.status_age(now)).to_string()),
             Cell::from(crate::render::status(r)).style(

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use inflight_core::TraceId;
-use inflight_core::wire::{Request, RequestList};
+use inflight_wire::{Request, RequestList, TraceId};
 
 use crate::tree::{self, Listed};
 
@@ -76,11 +75,7 @@ fn label(request: &Request) -> String {
     format!(
         "#{} ({} {} \"{}\")",
         request.id,
-        if request.direction == "outbound" {
-            "out"
-        } else {
-            "in"
-        },
+        crate::render::direction(request),
         request.method,
         request.uri
     )

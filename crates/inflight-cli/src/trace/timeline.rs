@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::time::{Duration, SystemTime};
 
-use inflight_core::wire::{FinishedRequest, Request, TraceReply};
+use inflight_wire::{Direction, Ending, FinishedRequest, Request, Timestamp, TraceReply};
 use serde::Serialize;
 
 use crate::tree::{self, Listed};
@@ -84,7 +84,7 @@ pub(crate) fn hops(replies: &[(&str, &TraceReply)]) -> Vec<Hop> {
     let mut hops: Vec<(Hop, Option<SystemTime>, bool, usize)> = Vec::new();
     for (index, span) in spans.iter().enumerate() {
         let request = span.request;
-        let outbound = request.direction == "outbound";
+        let outbound = request.direction == Direction::Outbound;
         let service = &span.reply.origin.service;
         let (from, to) = if outbound {
             (service.clone(), target(&request.uri))
@@ -93,8 +93,8 @@ pub(crate) fn hops(replies: &[(&str, &TraceReply)]) -> Vec<Hop> {
             let route = request.route.clone().unwrap_or_else(|| path(&request.uri));
             (caller.unwrap_or("client").to_owned(), route)
         };
-        let hop = |time: &str, kind: &'static str| Hop {
-            time: time.to_owned(),
+        let hop = |time: &Timestamp, kind: &'static str| Hop {
+            time: time.to_string(),
             offset_ms: None,
             endpoint: span.endpoint.to_owned(),
             service: service.clone(),
@@ -178,8 +178,8 @@ pub(crate) fn hops(replies: &[(&str, &TraceReply)]) -> Vec<Hop> {
         .collect()
 }
 
-fn parse(time: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(time).ok()
+fn parse(time: &Timestamp) -> Option<SystemTime> {
+    time.to_system_time()
 }
 
 /// The path of a URI (an inbound request's URI is usually just that).
@@ -190,8 +190,8 @@ fn path(uri: &str) -> String {
 }
 
 fn error(ended: &FinishedRequest) -> Option<String> {
-    if ended.ending != "completed" {
-        return Some(ended.ending.replace('_', " "));
+    if ended.ending != Ending::Completed {
+        return Some(ended.ending.as_str().replace('_', " "));
     }
     ended
         .request

@@ -1,4 +1,4 @@
-use inflight_core::wire::Request;
+use inflight_wire::Request;
 
 use super::*;
 use crate::fixtures::{aged, request};

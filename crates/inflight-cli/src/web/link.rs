@@ -1,7 +1,7 @@
 //! `inflight link`: a URL of the web page showing one view, to paste in a chat.
 
 use clap::ValueEnum;
-use inflight_core::TraceId;
+use inflight_wire::TraceId;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::Failure;

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use inflight_core::wire::RequestList;
+use inflight_wire::RequestList;
 
 use super::{App, EndpointState};
 use crate::endpoints::Endpoint;

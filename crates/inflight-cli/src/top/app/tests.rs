@@ -1,4 +1,4 @@
-use inflight_core::wire::{Origin, RequestList};
+use inflight_wire::{Origin, RequestList};
 
 use super::*;
 
@@ -19,20 +19,15 @@ fn request(
     request.trace_id = format!("{id:032x}");
     request.uri = uri.into();
     request.status = status.into();
-    request.started_at = String::new();
     request
 }
 
 fn list(requests: Vec<Request>) -> RequestList {
-    RequestList {
-        origin: Origin {
-            server_time: String::new(),
-            pid: 1,
-            host: "h".into(),
-            service: "s".into(),
-        },
-        requests,
-    }
+    let mut origin = Origin::default();
+    origin.pid = 1;
+    origin.host = "h".into();
+    origin.service = "s".into();
+    RequestList::new(origin, requests)
 }
 
 fn app() -> App {

@@ -1,44 +1,36 @@
-use inflight_core::wire::{FinishedWindow, Origin};
-
 use super::*;
 use crate::fixtures::{TRACE, aged, request};
 
 fn reply(service: &str, requests: Vec<Request>, finished: Vec<FinishedRequest>) -> TraceReply {
-    TraceReply {
-        origin: Origin {
-            server_time: "2026-11-29T20:00:01.000Z".into(),
-            pid: 1,
-            host: "box".into(),
-            service: service.into(),
-        },
-        trace_id: TRACE.into(),
-        requests,
-        finished,
-        finished_window: FinishedWindow {
-            capacity: 1024,
-            max_age_seconds: 60.0,
-            held: 3,
-        },
-    }
+    let mut reply = TraceReply::default();
+    reply.origin.server_time = "2026-11-29T20:00:01.000Z".parse().unwrap();
+    reply.origin.pid = 1;
+    reply.origin.host = "box".into();
+    reply.origin.service = service.into();
+    reply.trace_id = TRACE.into();
+    reply.requests = requests;
+    reply.finished = finished;
+    reply.finished_window.capacity = 1024;
+    reply.finished_window.max_age_seconds = 60.0;
+    reply.finished_window.held = 3;
+    reply
 }
 
 fn at(mut request: Request, millis: u32) -> Request {
-    request.started_at = format!("2026-11-29T20:00:00.{millis:03}Z");
+    request.started_at = format!("2026-11-29T20:00:00.{millis:03}Z").parse().unwrap();
     request
 }
 
 fn ended(request: Request, millis: u32, ending: &str, status: u16) -> FinishedRequest {
-    let started: u32 = request.started_at[20..23].parse().unwrap_or(0);
+    let started: u32 = request.started_at.to_string()[20..23].parse().unwrap_or(0);
     let mut request = request;
     request.response_status = Some(status);
-    FinishedRequest {
-        request,
-        ending: ending.into(),
-        ended_at: format!("2026-11-29T20:00:00.{millis:03}Z"),
-        duration_ms: f64::from(millis - started),
-        grpc_status: None,
-        grpc_message: None,
-    }
+    let mut finished = FinishedRequest::default();
+    finished.request = request;
+    finished.ending = serde_json::from_value(ending.into()).unwrap();
+    finished.ended_at = format!("2026-11-29T20:00:00.{millis:03}Z").parse().unwrap();
+    finished.duration_ms = f64::from(millis - started);
+    finished
 }
 
 /// Finished requests that completed come compact, without their `parent` id: the edge's
@@ -131,17 +123,23 @@ fn hops_of_a_chain_oldest_first_with_errors_and_spans_in_flight() {
     assert_eq!(hops.last().and_then(|hop| hop.duration_ms), Some(120.0));
 }
 
+/// A time that is not RFC 3339 is a broken answer: reading it fails, naming the time,
+/// rather than placing a hop nowhere.
 #[test]
-fn unreadable_times_go_last_and_nothing_is_no_hops() {
-    let mut odd = request(1, "inbound", 0xa, None);
-    odd.started_at = "yesterday".into();
-    let edge = reply(
+fn unreadable_times_are_an_error_and_nothing_is_no_hops() {
+    let mut edge = serde_json::to_value(reply(
         "edge",
-        vec![odd, at(request(2, "inbound", 0xb, None), 5)],
+        vec![request(1, "inbound", 0xa, None)],
         vec![],
+    ))
+    .unwrap();
+    edge["requests"][0]["started_at"] = "yesterday".into();
+    let error = serde_json::from_value::<TraceReply>(edge).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("\"yesterday\" is not an RFC 3339 time"),
+        "{error}"
     );
-    let hops = hops(&[("edge:1", &edge)]);
-    assert_eq!(hops.iter().map(|hop| hop.id).collect::<Vec<_>>(), [2, 1]);
-    assert_eq!(hops[1].offset_ms, None);
     assert!(super::hops(&[]).is_empty());
 }
