@@ -49,8 +49,10 @@ pub use inflight_core::*;
 
 /// The JSON of the admin API, for clients of it: the `inflight-wire` crate, which a client
 /// can also depend on alone.
+#[cfg(feature = "admin")]
 pub use inflight_wire as wire;
 /// The duration syntax of the demo, the admin API and the CLI, from `inflight-wire`.
+#[cfg(feature = "admin")]
 pub use inflight_wire::{ParseDurationError, parse_duration};
 
 #[cfg(feature = "admin")]
