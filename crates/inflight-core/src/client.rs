@@ -12,7 +12,7 @@ use tower_service::Service;
 
 use crate::client_body::ClientBody;
 use crate::current::current_entry;
-use crate::entry::{Entry, Start};
+use crate::entry::{Entry, Start, Target};
 use crate::future::ClientResponseFuture;
 use crate::grpc;
 use crate::snapshot::Direction;
@@ -229,7 +229,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let parent = current_entry().filter(|entry| entry.direction == Direction::Inbound);
+        let parent = current_entry().filter(|entry| entry.direction.has_children());
         let trace = call_trace(&mut req, parent.as_deref(), self.propagate_trace);
         // A path-only request is listed with the configured target's authority.
         let shown = match &self.target {
@@ -252,7 +252,7 @@ where
             trace,
             direction: Direction::Outbound,
             method: req.method(),
-            uri: shown.as_ref().unwrap_or(req.uri()),
+            target: Target::Uri(shown.as_ref().unwrap_or(req.uri())),
             version: req.version(),
             peer: None,
             request_bytes: req.body().size_hint().exact().unwrap_or(0),

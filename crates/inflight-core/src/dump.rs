@@ -9,6 +9,10 @@
 //!   #42 servicing GET "http://slownode:8484/blob/a1" for 1m33.98s [awaiting headers] trace=4bf92f3577b34da6a3ce929d0e0e4736
 //! ```
 //!
+//! Work ([`work`](crate::work())) has a section of its own, `work:`, its lines reading
+//! `#7 servicing WORK "consume orders/3" for 2.10s [working]`, its outbound calls under
+//! it; the header then counts it too (`…, 6 outbound, 1 work in flight`).
+//!
 //! After the status, a request with a caller's deadline (gRPC's `grpc-timeout`) shows
 //! `deadline in 0.40s` or `past deadline by 0.10s`, and an outbound call whose request has
 //! ended shows `orphan`.
@@ -54,20 +58,13 @@ impl Table {
         let mut entries: Vec<Option<Arc<Entry>>> =
             self.entries_where(|_| true).into_iter().map(Some).collect();
         let view = self.view();
-        let inbound = entries
-            .iter()
-            .flatten()
-            .filter(|e| e.direction == Direction::Inbound)
-            .count();
+        let mut counts = [0usize; 3];
+        for entry in entries.iter().flatten() {
+            counts[entry.direction as usize] += 1;
+        }
         let mut buf = String::with_capacity(CHUNK + 4096);
-        header(
-            &mut buf,
-            inbound,
-            entries.len() - inbound,
-            std::process::id(),
-            crate::clock::uptime(),
-        );
-        // Outbound calls of inbound requests, by id, to print under their parent.
+        header(&mut buf, counts, std::process::id(), crate::clock::uptime());
+        // Outbound calls of inbound requests and work, by id, to print under their parent.
         let children: HashMap<u64, usize> = entries
             .iter()
             .enumerate()
@@ -75,11 +72,11 @@ impl Table {
             .filter(|(_, entry)| entry.direction == Direction::Outbound && entry.parent != 0)
             .map(|(index, entry)| (entry.id(), index))
             .collect();
-        // Inbound requests in flight: a call whose request is not among them is an orphan.
+        // Requests and work in flight: a call whose parent is not among them is an orphan.
         let requests: HashSet<u64> = entries
             .iter()
             .flatten()
-            .filter(|entry| entry.direction == Direction::Inbound)
+            .filter(|entry| entry.direction.has_children())
             .map(|entry| entry.id())
             .collect();
         let orphan = |entry: &Entry| {
@@ -88,13 +85,8 @@ impl Table {
                 && !requests.contains(&entry.parent)
         };
         let mut mine = Vec::new();
-        for direction in [Direction::Inbound, Direction::Outbound] {
-            let count = if direction == Direction::Inbound {
-                inbound
-            } else {
-                entries.len() - inbound
-            };
-            if count == 0 {
+        for direction in Direction::ALL {
+            if counts[direction as usize] == 0 {
                 continue;
             }
             buf.push_str(direction.as_str());
@@ -109,7 +101,7 @@ impl Table {
                 let orphaned = orphan(entry);
                 entry.with_line(&view, |line| {
                     write_entry_line(&mut buf, &line, orphaned);
-                    if direction == Direction::Inbound {
+                    if direction.has_children() {
                         mine.extend(line.children.iter().map(|call| call.child));
                     }
                 });
@@ -189,28 +181,27 @@ impl Waiting {
     }
 }
 
-/// `inflight: 2 inbound, 6 outbound in flight (pid 14765, up 3h12m)`
-fn header(buf: &mut String, inbound: usize, outbound: usize, pid: u32, uptime: Duration) {
+/// `inflight: 2 inbound, 6 outbound in flight (pid 14765, up 3h12m)`, with `, 1 work`
+/// after the outbound count when work is in flight.
+fn header(buf: &mut String, counts: [usize; 3], pid: u32, uptime: Duration) {
+    let [inbound, outbound, work] = counts;
     // Writing to a String cannot fail.
-    let _ = writeln!(
-        buf,
-        "inflight: {inbound} inbound, {outbound} outbound in flight (pid {pid}, up {})",
-        Uptime(uptime)
-    );
+    let _ = write!(buf, "inflight: {inbound} inbound, {outbound} outbound");
+    if work > 0 {
+        let _ = write!(buf, ", {work} work");
+    }
+    let _ = writeln!(buf, " in flight (pid {pid}, up {})", Uptime(uptime));
 }
 
 impl Snapshot {
     /// Writes this snapshot as the text dump.
     pub fn write_text(&self, out: &mut impl io::Write) -> io::Result<()> {
         let mut buf = String::with_capacity(CHUNK.min(128 + self.entries.len() * 128));
-        let inbound = self.inbound().count();
-        header(
-            &mut buf,
-            inbound,
-            self.entries.len() - inbound,
-            self.pid,
-            self.uptime,
-        );
+        let mut counts = [0usize; 3];
+        for entry in &self.entries {
+            counts[entry.direction as usize] += 1;
+        }
+        header(&mut buf, counts, self.pid, self.uptime);
         let children: HashMap<u64, _> = self
             .outbound()
             .filter(|entry| entry.parent.is_some())
@@ -242,7 +233,7 @@ impl Snapshot {
                 entry.trace_id,
             );
         };
-        for direction in [Direction::Inbound, Direction::Outbound] {
+        for direction in Direction::ALL {
             let mut entries = self
                 .entries
                 .iter()

@@ -46,6 +46,7 @@ mod sync;
 mod table;
 mod terminate;
 pub mod trace;
+mod work;
 
 pub use body::TrackedBody;
 pub use client::{InFlightClient, InFlightClientLayer};
@@ -70,3 +71,4 @@ pub use table::{
 };
 pub use terminate::{TERMINATED_HEADER, Terminated};
 pub use trace::{SpanId, TraceContext, TraceId};
+pub use work::{Work, WorkBuilder, work};

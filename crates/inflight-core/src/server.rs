@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use crate::body::TrackedBody;
 use crate::current::{RequestHandle, enter};
-use crate::entry::Start;
+use crate::entry::{Start, Target};
 use crate::future::ResponseFuture;
 use crate::grpc;
 use crate::snapshot::Direction;
@@ -272,7 +272,7 @@ where
             trace: caller.map_or_else(TraceContext::new_root, |caller| caller.child()),
             direction: Direction::Inbound,
             method: req.method(),
-            uri: req.uri(),
+            target: Target::Uri(req.uri()),
             version: req.version(),
             peer: peer(req.extensions()),
             request_bytes: req.body().size_hint().exact().unwrap_or(0),

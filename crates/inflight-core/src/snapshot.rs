@@ -8,22 +8,36 @@ use http::{Method, StatusCode, Version};
 
 use crate::trace::{SpanId, TraceId};
 
-/// Whether a request came into this process or went out of it.
+/// Whether a request came into this process or went out of it, or is work of the
+/// process's own that is not an HTTP request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// Served by this process (tracked by [`InFlightLayer`](crate::InFlightLayer)).
     Inbound,
     /// Sent by this process (tracked by [`InFlightClientLayer`](crate::InFlightClientLayer)).
     Outbound,
+    /// A unit of work that is not an HTTP request, such as a queue message being consumed
+    /// (tracked by [`work`](crate::work())).
+    Work,
 }
 
 impl Direction {
-    /// `"inbound"` or `"outbound"`.
+    /// Every direction, in the order the dump and the counts list them.
+    pub const ALL: [Direction; 3] = [Direction::Inbound, Direction::Outbound, Direction::Work];
+
+    /// `"inbound"`, `"outbound"` or `"work"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Inbound => "inbound",
             Direction::Outbound => "outbound",
+            Direction::Work => "work",
         }
+    }
+
+    /// Whether outbound calls made while this is the current request are its children:
+    /// inbound requests and work.
+    pub(crate) fn has_children(self) -> bool {
+        self != Direction::Outbound
     }
 }
 
@@ -65,6 +79,13 @@ impl Snapshot {
             .filter(|e| e.direction == Direction::Outbound)
     }
 
+    /// Work in flight, oldest first.
+    pub fn work(&self) -> impl Iterator<Item = &EntrySnapshot> {
+        self.entries
+            .iter()
+            .filter(|e| e.direction == Direction::Work)
+    }
+
     /// The entry with this id, if it was in flight.
     pub fn get(&self, id: u64) -> Option<&EntrySnapshot> {
         self.entries.iter().find(|e| e.id == id)
@@ -77,20 +98,20 @@ impl Snapshot {
 pub struct EntrySnapshot {
     /// Unique in this process; what the admin API and the dump call the request.
     pub id: u64,
-    /// Inbound or outbound.
+    /// Inbound, outbound or work.
     pub direction: Direction,
-    /// The request method.
+    /// The request method; `WORK` for [work](crate::work()).
     pub method: Method,
     /// The target, redacted: no userinfo, and no values of sensitive query parameters.
     /// Inbound requests show what the client sent (`/fetch/1?x=2`), outbound ones the full
-    /// URL (`http://slownode:8484/blob/x`).
+    /// URL (`http://slownode:8484/blob/x`), work its name (`consume orders/3`).
     pub uri: String,
     /// The request's HTTP version.
     pub version: Version,
     /// The client's address, when the server put one in the request extensions
     /// (a `SocketAddr`, or axum's `ConnectInfo<SocketAddr>`).
     pub peer: Option<SocketAddr>,
-    /// The route pattern: set by the handler, or axum's `MatchedPath`.
+    /// The route pattern: set by the handler, or axum's `MatchedPath`; work's name.
     pub route: Option<String>,
     /// Wall-clock time the request started.
     pub started_at: SystemTime,
@@ -108,7 +129,8 @@ pub struct EntrySnapshot {
     pub history_dropped: u64,
     /// Attributes set by the handler, in the order first set.
     pub attributes: Vec<(String, String)>,
-    /// For an outbound call made while serving an inbound request: that request's id.
+    /// For an outbound call made while serving an inbound request or work: that request's
+    /// id. For work started while serving an inbound request: that request's id.
     pub parent: Option<u64>,
     /// The W3C trace the request belongs to.
     pub trace_id: TraceId,
@@ -118,7 +140,7 @@ pub struct EntrySnapshot {
     /// service that sent it), the inbound request for an outbound call. `None` for the
     /// first request of a trace.
     pub parent_span_id: Option<SpanId>,
-    /// For an inbound request: its outbound calls still in flight.
+    /// For an inbound request or work: its outbound calls still in flight.
     pub children: Vec<u64>,
     /// Bytes received: the response body for outbound calls; for inbound requests the
     /// request body's announced size (the layer leaves request bodies untouched).

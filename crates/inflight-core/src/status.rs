@@ -23,6 +23,8 @@ pub(crate) enum StatusText {
     /// Inbound: outbound calls made while serving this request are pending; `target` is
     /// the oldest one's `host:port`, `more` how many others there are.
     Awaiting { target: Arc<str>, more: u32 },
+    /// Work: its future has not completed yet.
+    Working,
     /// Set by the handler.
     User(Cow<'static, str>),
     /// An operator asked the handler to cancel.
@@ -41,6 +43,7 @@ impl StatusText {
             StatusText::AwaitingHeaders => "awaiting headers",
             StatusText::ReadingBody => "reading body",
             StatusText::CallerNotReading => "caller not reading",
+            StatusText::Working => "working",
             StatusText::CancelRequested => "cancel requested",
             StatusText::Terminating => "terminating",
             StatusText::User(text) => text,

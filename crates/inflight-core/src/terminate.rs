@@ -45,7 +45,7 @@ pub(crate) const DEFAULT_STATUS: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
 /// An operator terminated a request ([`Table::terminate`](crate::Table::terminate), or
 /// `DELETE /requests/{id}` on the admin port).
 ///
-/// It is found in two places:
+/// It is found in three places:
 /// - in the extensions of the response a layer made up because the request was terminated
 ///   before its response head was out. A caller of a client wrapped in
 ///   [`InFlightClientLayer`](crate::InFlightClientLayer) tells a terminated call from a
@@ -56,7 +56,10 @@ pub(crate) const DEFAULT_STATUS: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
 ///   `error.downcast_ref::<inflight::Terminated>()` tells the cut from a failure of the
 ///   body itself.
 ///
-/// One type serves both so that a caller has one thing to look for, whichever side of the
+/// - as the error of [`Work`](crate::Work), whose future was dropped when the work was
+///   terminated.
+///
+/// One type serves all of them so that a caller has one thing to look for, whichever side of the
 /// head the termination fell on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,7 +72,7 @@ pub struct Terminated {
 
 impl Terminated {
     /// Ends `tracked` as terminated and says so.
-    fn end(tracked: Tracked) -> Terminated {
+    pub(crate) fn end(tracked: Tracked) -> Terminated {
         let id = tracked.id();
         let message = tracked
             .entry

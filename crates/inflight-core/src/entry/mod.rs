@@ -28,8 +28,8 @@ mod start;
 mod uri;
 mod view;
 
-pub(crate) use start::Start;
 use start::initial_detail;
+pub(crate) use start::{Start, Target};
 use uri::{MethodCode, UriText};
 pub(crate) use view::{Line, View};
 
@@ -131,7 +131,7 @@ impl Entry {
             grpc: start.grpc,
             history_limit: start.history_limit,
             peer: start.peer.map(|addr| (addr.ip(), addr.port())),
-            uri: UriText::of(start.uri),
+            uri: UriText::of_target(start.target),
             #[cfg(feature = "axum")]
             matched_path: start.matched_path,
             request_bytes: start.request_bytes,
@@ -161,7 +161,7 @@ impl Entry {
         self.grpc = start.grpc;
         self.history_limit = start.history_limit;
         self.peer = start.peer.map(|addr| (addr.ip(), addr.port()));
-        self.uri.assign(start.uri);
+        self.uri.assign_target(start.target);
         #[cfg(feature = "axum")]
         {
             self.matched_path = start.matched_path;

@@ -11,13 +11,20 @@ use crate::clock::Nanos;
 use crate::snapshot::Direction;
 use crate::trace::TraceContext;
 
+/// What a request is about: the URI of an HTTP request, or the name of a unit of work.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    Uri(&'a Uri),
+    Name(&'a str),
+}
+
 /// What the layers know about a request when it starts.
 pub(crate) struct Start<'a> {
     pub(crate) parent: u64,
     pub(crate) trace: TraceContext,
     pub(crate) direction: Direction,
     pub(crate) method: &'a Method,
-    pub(crate) uri: &'a Uri,
+    pub(crate) target: Target<'a>,
     pub(crate) version: Version,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) request_bytes: u64,
@@ -40,7 +47,7 @@ impl<'a> Start<'a> {
             trace: TraceContext::new_root(),
             direction: Direction::Inbound,
             method: &Method::GET,
-            uri,
+            target: Target::Uri(uri),
             version: Version::HTTP_11,
             peer: None,
             request_bytes: 0,

@@ -2,6 +2,8 @@
 
 use http::{Method, Uri};
 
+use super::start::Target;
+
 /// A standard method in one byte.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum MethodCode {
@@ -78,6 +80,29 @@ impl UriText {
             }
         }
         *self = UriText::of(uri);
+    }
+
+    /// Stores `target` here, reusing the inline buffer where it can.
+    #[inline]
+    pub(super) fn assign_target(&mut self, target: Target<'_>) {
+        match target {
+            Target::Uri(uri) => self.assign(uri),
+            Target::Name(name) => match &mut *self {
+                UriText::Inline { len, bytes } if name.len() <= INLINE_URI => {
+                    bytes[..name.len()].copy_from_slice(name.as_bytes());
+                    *len = name.len() as u8;
+                }
+                _ => *self = UriText::from_str(name),
+            },
+        }
+    }
+
+    #[inline]
+    pub(super) fn of_target(target: Target<'_>) -> UriText {
+        match target {
+            Target::Uri(uri) => UriText::of(uri),
+            Target::Name(name) => UriText::from_str(name),
+        }
     }
 
     #[inline]

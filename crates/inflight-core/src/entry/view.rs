@@ -33,6 +33,9 @@ pub(crate) struct Line<'a> {
 
 impl Entry {
     fn method(&self, detail: Option<&Detail>) -> Method {
+        if self.direction == Direction::Work {
+            return work_method();
+        }
         match (
             self.method.standard(),
             detail.and_then(|d| d.method.clone()),
@@ -227,11 +230,19 @@ impl Entry {
         if let Some(path) = &self.matched_path {
             return f(Some(path.as_str()));
         }
-        f(None)
+        f(self.work_name())
+    }
+
+    /// Work's name, its route unless one was set: what `/recent` and `/profile` group by.
+    fn work_name(&self) -> Option<&str> {
+        (self.direction == Direction::Work).then(|| self.uri.as_str())
     }
 
     /// The method.
     pub(crate) fn http_method(&self) -> Method {
+        if self.direction == Direction::Work {
+            return work_method();
+        }
         if let Some(method) = self.method.standard() {
             return method;
         }
@@ -263,7 +274,7 @@ impl Entry {
         let (bytes_in, bytes_out) = {
             let response = self.response_bytes.load(Relaxed);
             match self.direction {
-                Direction::Inbound => (self.request_bytes, response),
+                Direction::Inbound | Direction::Work => (self.request_bytes, response),
                 Direction::Outbound => (response, self.request_bytes),
             }
         };
@@ -281,7 +292,9 @@ impl Entry {
                 })
                 .collect();
         }
-        let route = detail.and_then(|d| d.route.as_deref().map(str::to_owned));
+        let route = detail
+            .and_then(|d| d.route.as_deref().map(str::to_owned))
+            .or_else(|| self.work_name().map(str::to_owned));
         let deadline = detail.map(|d| d.deadline).filter(|at| *at != 0);
         #[cfg(feature = "axum")]
         let route = route.or_else(|| self.matched_path.as_ref().map(|p| p.as_str().to_owned()));
@@ -362,6 +375,7 @@ impl Direction {
         match self {
             Direction::Inbound => StatusText::InHandler,
             Direction::Outbound => StatusText::AwaitingHeaders,
+            Direction::Work => StatusText::Working,
         }
     }
 
@@ -369,6 +383,8 @@ impl Direction {
         match self {
             Direction::Inbound => StatusText::WritingBody,
             Direction::Outbound => StatusText::ReadingBody,
+            // Work has no response head, so no body.
+            Direction::Work => StatusText::Working,
         }
     }
 
@@ -376,8 +392,16 @@ impl Direction {
         match self {
             Direction::Inbound => StatusText::ClientNotReading,
             Direction::Outbound => StatusText::CallerNotReading,
+            Direction::Work => StatusText::Working,
         }
     }
+}
+
+/// The method work is listed with: it has none, and `WORK` reads as what it is in every
+/// column made for methods. A short extension method is stored inline, so this does not
+/// allocate.
+fn work_method() -> Method {
+    Method::from_bytes(b"WORK").unwrap_or(Method::GET)
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 /// Counts kept as requests come and go, so nobody has to count the table.
 #[derive(Default)]
 pub(crate) struct Counts {
-    /// Requests in flight, inbound then outbound.
-    pub(crate) in_flight: [AtomicUsize; 2],
+    /// Requests in flight, inbound, outbound, work.
+    pub(crate) in_flight: [AtomicUsize; 3],
     /// Started, completed, failed, body failed, dropped early, terminated; per direction.
-    pub(crate) totals: [[AtomicU64; 6]; 2],
+    pub(crate) totals: [[AtomicU64; 6]; 3],
     /// Ended requests the finished queue had no room for.
     pub(crate) finished_dropped: AtomicU64,
 }
@@ -47,5 +47,5 @@ pub(super) fn step_in_flight(counter: &AtomicUsize, up: bool) {
 
 #[inline]
 pub(super) fn direction_index(direction: Direction) -> usize {
-    usize::from(direction == Direction::Outbound)
+    direction as usize
 }

@@ -284,7 +284,7 @@ impl Table {
         // A request is older than its calls, so one in flight is in this list too.
         let requests: HashSet<u64> = entries
             .iter()
-            .filter(|entry| entry.direction == Direction::Inbound)
+            .filter(|entry| entry.direction.has_children())
             .map(|entry| entry.id)
             .collect();
         for entry in &mut entries {
@@ -315,7 +315,7 @@ impl Table {
 
     /// How many requests are in flight (kept as they come and go, not counted).
     pub fn len(&self) -> usize {
-        self.count(Direction::Inbound) + self.count(Direction::Outbound)
+        Direction::ALL.iter().map(|d| self.count(*d)).sum()
     }
 
     /// Whether no request is in flight.
@@ -325,7 +325,7 @@ impl Table {
 
     /// How many requests are in flight in one direction.
     pub fn count(&self, direction: Direction) -> usize {
-        let d = usize::from(direction == Direction::Outbound);
+        let d = counts::direction_index(direction);
         self.inner
             .shards
             .iter()
@@ -337,12 +337,13 @@ impl Table {
     pub fn totals(&self) -> Totals {
         let mut sum = self.totals_of(Direction::Inbound);
         sum.add(&self.totals_of(Direction::Outbound));
+        sum.add(&self.totals_of(Direction::Work));
         sum
     }
 
     /// Like [`totals`](Table::totals), for one direction.
     pub fn totals_of(&self, direction: Direction) -> Totals {
-        let d = usize::from(direction == Direction::Outbound);
+        let d = counts::direction_index(direction);
         let mut counters = [0u64; 6];
         for shard in self.inner.shards.iter() {
             let totals = &shard.counts.totals[d];
