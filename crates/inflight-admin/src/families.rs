@@ -1,5 +1,5 @@
 //! Families of finished requests: the route of an inbound request (its path when it has
-//! none), or the `host:port` of an outbound call. `/recent`, `/profile` and the metrics
+//! none), the `host:port` of an outbound call, or the name of work. `/recent`, `/profile` and the metrics
 //! share one numbering, so a finished request is named once.
 
 use foldhash::HashMap;
@@ -13,8 +13,8 @@ const OTHER: &str = "(other)";
 #[derive(Default)]
 pub(crate) struct Families {
     names: Vec<(Direction, String)>,
-    /// Inbound, then outbound.
-    index: [HashMap<String, usize>; 2],
+    /// Inbound, outbound, work.
+    index: [HashMap<String, usize>; 3],
     scratch: String,
     /// The family found last: requests of one route tend to end together.
     last: Option<(Direction, String, usize)>,
@@ -31,6 +31,8 @@ impl Families {
             None => match direction {
                 Direction::Inbound => name.push_str(request.path()),
                 Direction::Outbound => name.push_str(request.authority().unwrap_or("")),
+                // Work's route is its name, so this is only reached for an empty one.
+                Direction::Work => {}
             },
         });
         if let Some((last_direction, last_name, index)) = &self.last
@@ -56,7 +58,7 @@ impl Families {
     }
 
     fn index_of(&mut self, direction: Direction, name: &str) -> usize {
-        let d = usize::from(direction == Direction::Outbound);
+        let d = direction as usize;
         if let Some(index) = self.index[d].get(name) {
             return *index;
         }

@@ -1,6 +1,7 @@
 //! Request durations and in-flight counts through the `metrics` facade, named after the
 //! OpenTelemetry HTTP semantic conventions. No exporter is bundled: install the one you
-//! use (the demo installs `metrics-exporter-prometheus` and serves `/metrics`).
+//! use (the demo installs `metrics-exporter-prometheus` and serves `/metrics`). Work that
+//! is not an HTTP request has `inflight.work.duration` and `inflight.work.active`.
 
 use foldhash::HashMap;
 
@@ -70,6 +71,14 @@ fn histogram(
                 "error.type" => error,
             )
         }
+        Direction::Work => {
+            let name = family.map_or_else(String::new, |(_, name)| name.clone());
+            metrics::histogram!(
+                "inflight.work.duration",
+                "inflight.work.name" => name,
+                "error.type" => error,
+            )
+        }
         Direction::Outbound => {
             let address = family.map_or_else(String::new, |(_, name)| name.clone());
             metrics::histogram!(
@@ -87,4 +96,5 @@ fn histogram(
 pub(crate) fn gauges(table: &Table) {
     metrics::gauge!("http.server.active_requests").set(table.count(Direction::Inbound) as f64);
     metrics::gauge!("http.client.active_requests").set(table.count(Direction::Outbound) as f64);
+    metrics::gauge!("inflight.work.active").set(table.count(Direction::Work) as f64);
 }

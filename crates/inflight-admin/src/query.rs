@@ -136,7 +136,10 @@ fn direction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Direction>, D::Er
     checked(d, |value| match value {
         "inbound" | "in" => Ok(Some(Direction::Inbound)),
         "outbound" | "out" => Ok(Some(Direction::Outbound)),
-        _ => Err(format!("direction is inbound or outbound, not {value:?}")),
+        "work" => Ok(Some(Direction::Work)),
+        _ => Err(format!(
+            "direction is inbound, outbound or work, not {value:?}"
+        )),
     })
 }
 

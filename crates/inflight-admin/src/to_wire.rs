@@ -53,6 +53,7 @@ pub fn direction(direction: Direction) -> inflight_wire::Direction {
     match direction {
         Direction::Inbound => inflight_wire::Direction::Inbound,
         Direction::Outbound => inflight_wire::Direction::Outbound,
+        Direction::Work => inflight_wire::Direction::Work,
     }
 }
 
@@ -85,7 +86,7 @@ mod tests {
         ] {
             assert_eq!(ending(core).as_str(), core.as_str());
         }
-        for core in [Direction::Inbound, Direction::Outbound] {
+        for core in Direction::ALL {
             assert_eq!(direction(core).as_str(), core.as_str());
         }
     }

@@ -92,17 +92,14 @@ pub(crate) async fn ls(
     endpoints: &[Endpoint],
     json: bool,
     min_age: Option<Duration>,
-    inbound: Option<bool>,
+    direction: Option<&str>,
 ) -> Result<(), Failure> {
     let mut params = Vec::new();
     if let Some(age) = min_age {
         params.push(format!("min_age={}", duration_param(age)));
     }
-    if let Some(inbound) = inbound {
-        params.push(format!(
-            "direction={}",
-            if inbound { "inbound" } else { "outbound" }
-        ));
+    if let Some(direction) = direction {
+        params.push(format!("direction={direction}"));
     }
     let path = format!("/requests?{}", params.join("&"));
     let lists = fetch_lists(api, endpoints, &path).await;

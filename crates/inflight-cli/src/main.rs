@@ -124,7 +124,7 @@ enum Command {
         /// Only requests in flight at least this long (250ms, 5s, 1m).
         #[arg(long, value_parser = duration, value_name = "DURATION")]
         min_age: Option<Duration>,
-        /// Only inbound or only outbound requests.
+        /// Only inbound requests, only outbound ones, or only work.
         #[arg(long, value_enum, conflicts_with = "tree")]
         direction: Option<DirectionArg>,
         /// One call tree over all endpoints, joined by trace context; with --min-age,
@@ -219,6 +219,18 @@ enum DirectionArg {
     In,
     #[value(alias = "outbound")]
     Out,
+    Work,
+}
+
+impl DirectionArg {
+    /// The value of the admin API's `direction` parameter.
+    fn as_query(self) -> &'static str {
+        match self {
+            DirectionArg::In => "inbound",
+            DirectionArg::Out => "outbound",
+            DirectionArg::Work => "work",
+        }
+    }
 }
 
 fn trace_id(text: &str) -> Result<TraceId, String> {
@@ -325,7 +337,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 &all()?,
                 json,
                 min_age,
-                direction.map(|d| d == DirectionArg::In),
+                direction.map(DirectionArg::as_query),
             )
             .await
         }

@@ -108,7 +108,7 @@ impl TextTable {
     }
 }
 
-/// `in`, `out`, or `unknown` for a direction a newer admin port added.
+/// `in`, `out`, `work`, or `unknown` for a direction a newer admin port added.
 pub(crate) fn direction(request: &Request) -> &str {
     match request.direction {
         Direction::Inbound => "in",
@@ -157,7 +157,9 @@ mod tests {
         assert_eq!(direction(&request), "in");
         request.direction = Direction::Outbound;
         assert_eq!(direction(&request), "out");
-        request.direction = serde_json::from_str("\"work\"").unwrap();
+        request.direction = Direction::Work;
+        assert_eq!(direction(&request), "work");
+        request.direction = serde_json::from_str("\"batch\"").unwrap();
         assert_eq!(direction(&request), "unknown");
     }
 }

@@ -36,7 +36,8 @@ macro_rules! wire_enum {
 }
 
 wire_enum! {
-    /// Who started a request: a client of the service, or the service itself.
+    /// Who started a request: a client of the service, or the service itself; or work of
+    /// the service's own that is not an HTTP request.
     ///
     /// `Default` is `Inbound` only so that structs holding one can be `Default`.
     Direction {
@@ -45,6 +46,8 @@ wire_enum! {
         Inbound => "inbound",
         /// A call this process made: `outbound`.
         Outbound => "outbound",
+        /// Work that is not an HTTP request (a queue message being consumed, say): `work`.
+        Work => "work",
     }
 }
 
@@ -111,6 +114,7 @@ mod tests {
     fn each_value_keeps_its_json_string() {
         round_trip(Direction::Inbound, "inbound");
         round_trip(Direction::Outbound, "outbound");
+        round_trip(Direction::Work, "work");
         round_trip(Ending::Completed, "completed");
         round_trip(Ending::Failed, "failed");
         round_trip(Ending::BodyFailed, "body_failed");
@@ -125,7 +129,7 @@ mod tests {
     #[test]
     fn a_newer_servers_values_read_as_unknown() {
         assert_eq!(
-            serde_json::from_str::<Direction>("\"work\"").unwrap(),
+            serde_json::from_str::<Direction>("\"batch\"").unwrap(),
             Direction::Unknown
         );
         assert_eq!(

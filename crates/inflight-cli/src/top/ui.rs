@@ -54,11 +54,18 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &mut App) {
 }
 
 fn draw_title(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let inbound = app
-        .rows
-        .iter()
-        .filter(|r| r.request.direction == Direction::Inbound)
-        .count();
+    let count = |direction: Direction| {
+        app.rows
+            .iter()
+            .filter(|r| r.request.direction == direction)
+            .count()
+    };
+    let (inbound, work) = (count(Direction::Inbound), count(Direction::Work));
+    let work = if work > 0 {
+        format!(", {work} work")
+    } else {
+        String::new()
+    };
     let mut spans = vec![Span::styled(
         "inflight top",
         Style::new().add_modifier(Modifier::BOLD),
@@ -76,10 +83,10 @@ fn draw_title(frame: &mut Frame<'_>, app: &App, area: Rect) {
         }
     }
     spans.push(Span::raw(format!(
-        "  {} endpoints  {} requests ({inbound} in, {} out)  sort: {} {}  {}",
+        "  {} endpoints  {} requests ({inbound} in, {} out{work})  sort: {} {}  {}",
         app.endpoints.len(),
         app.rows.len(),
-        app.rows.len() - inbound,
+        count(Direction::Outbound),
         app.sort.title(),
         if app.descending { "↓" } else { "↑" },
         if app.tree { "tree" } else { "flat" },

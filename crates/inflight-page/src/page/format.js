@@ -27,6 +27,14 @@ export function setText(node, text) {
 }
 
 /** Like the text dump: `0.35s`, `47.26s`, `1m34.00s`, `2h03m04.00s`. */
+/**
+ * The short label of a direction, also its chip's class: `in`, `out`, `work`, or the
+ * value itself for one a newer server added.
+ */
+export function dirShort(direction) {
+  return { inbound: 'in', outbound: 'out', work: 'work' }[direction] || direction;
+}
+
 export function duration(ms) {
   const hundredths = Math.round(Math.max(0, Number(ms) || 0) / 10);
   const fraction = String(hundredths % 100).padStart(2, '0');

@@ -1,6 +1,6 @@
 // The Profile tab: where each endpoint's time went, by route and by status.
 
-import { duration, el, latency, localTime, setText } from './format.js';
+import { dirShort, duration, el, latency, localTime, setText } from './format.js';
 import { reportSignature, reportsSignature, reportTickers } from './reports.js';
 import { $, clock, endpoints, state } from './state.js';
 
@@ -28,7 +28,7 @@ export function renderProfile() {
       const routeText = [ep.label, route.direction, route.name].join('\n').toLowerCase();
       const statuses = route.statuses.filter((s) => !needle || routeText.includes(needle) || s.status.toLowerCase().includes(needle));
       if (needle && !routeText.includes(needle) && !statuses.length) continue;
-      const chip = el('span', { class: `chip ${route.direction === 'inbound' ? 'in' : 'out'}`, text: route.direction === 'inbound' ? 'in' : 'out' });
+      const chip = el('span', { class: `chip ${dirShort(route.direction)}`, text: dirShort(route.direction) });
       rows.push(el('tr', { class: 'route', dataset: { endpoint: ep.label } },
         el('td', { class: 'host', text: ep.label }),
         el('td', { class: 'dir' }, chip),

@@ -1,7 +1,7 @@
 // The Recent tab: finished requests by route in latency buckets, and the latest errors.
 
 import { agoText, openFinished, openSamples } from './detail.js';
-import { el, latency, setText } from './format.js';
+import { dirShort, el, latency, setText } from './format.js';
 import { reportSignature, reportsSignature, reportTickers } from './reports.js';
 import { $, endpoints, state } from './state.js';
 
@@ -41,7 +41,7 @@ export function renderRecent() {
       const byName = new Map(family.buckets.map((b) => [b.bucket, b]));
       rows.push(el('tr', { dataset: { endpoint: ep.label } },
         el('td', { class: 'host', text: ep.label }),
-        el('td', { class: 'dir' }, el('span', { class: `chip ${family.direction === 'inbound' ? 'in' : 'out'}`, text: family.direction === 'inbound' ? 'in' : 'out' })),
+        el('td', { class: 'dir' }, el('span', { class: `chip ${dirShort(family.direction)}`, text: dirShort(family.direction) })),
         el('td', { class: 'target', text: family.name }),
         el('td', { class: 'num', text: String(family.finished) }),
         ...columns.map((name, index) => {
@@ -82,7 +82,7 @@ export function renderRecent() {
       reportTickers.push(() => setText(ago, agoText(error.ended_at, report.server_time, receivedAt)));
       return el('tr', { class: 'clickable', dataset: { endpoint: ep.label }, onclick: () => openFinished(ep, error, receivedAt, report.server_time) },
         el('td', { class: 'host', text: ep.label }),
-        el('td', { class: 'dir' }, el('span', { class: `chip ${family.direction === 'inbound' ? 'in' : 'out'}`, text: family.direction === 'inbound' ? 'in' : 'out' })),
+        el('td', { class: 'dir' }, el('span', { class: `chip ${dirShort(family.direction)}`, text: dirShort(family.direction) })),
         el('td', { class: 'target', text: family.name }),
         ago,
         el('td', { class: 'num', text: latency(error.duration_ms) }),

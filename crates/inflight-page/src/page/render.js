@@ -40,7 +40,9 @@ function renderEndpoints() {
     let title = ep.hint || ep.reason;
     if (ep.state === 'ok' && list) {
       const inbound = list.requests.filter((r) => r.direction === 'inbound').length;
-      detail = `${list.service} · pid ${list.pid} · ${inbound} in / ${list.requests.length - inbound} out · ${Math.round(ep.took)}ms`;
+      const work = list.requests.filter((r) => r.direction === 'work').length;
+      const counts = `${inbound} in / ${list.requests.length - inbound - work} out${work ? ` / ${work} work` : ''}`;
+      detail = `${list.service} · pid ${list.pid} · ${counts} · ${Math.round(ep.took)}ms`;
       title = `${list.service} on ${list.host}, pid ${list.pid}; answered in ${Math.round(ep.took)}ms`;
     }
     const badge = el('button', {

@@ -3,7 +3,7 @@
 
 import { control } from './actions.js';
 import { openDetail } from './detail.js';
-import { attributesText, duration, el, setText } from './format.js';
+import { attributesText, dirShort, duration, el, setText } from './format.js';
 import { $, clock, endpoints, SLOW_MS, state, STUCK_MS } from './state.js';
 import { openTrace } from './trace-tab.js';
 import { blockers, MAX_DEPTH, parents } from './tree.js';
@@ -45,7 +45,7 @@ function compareRows(now) {
 function searchText(row, now) {
   const req = row.req;
   return [
-    row.ep.label, `#${req.id}`, req.direction, req.direction === 'inbound' ? 'in' : 'out',
+    row.ep.label, `#${req.id}`, req.direction, dirShort(req.direction),
     duration(rowAge(row, now)), duration(rowInStatus(row, now)), req.status, req.method,
     req.uri, req.route || '', attributesText(req), req.response_status || '',
     req.cancel_requested ? 'cancelling' : '', req.control_message || '', req.trace_id || '',
@@ -167,9 +167,9 @@ function updateRowView(view, row, depth, now) {
   const list = ep.list;
   cells.host.title = `${list.service} on ${list.host}, pid ${list.pid}`;
   setText(cells.id, `#${req.id}`);
-  const inbound = req.direction === 'inbound';
-  setText(cells.dirChip, inbound ? 'in' : 'out');
-  cells.dirChip.className = `chip ${inbound ? 'in' : 'out'}`;
+  const short = dirShort(req.direction);
+  setText(cells.dirChip, short);
+  cells.dirChip.className = `chip ${short}`;
   setText(cells.statusText, req.status);
   cells.status.classList.toggle('warn', /not reading/i.test(req.status));
   const tags = [];
@@ -253,11 +253,13 @@ export function renderRequests() {
   const oldest = inbound.reduce((max, r) => Math.max(max, rowAge(r, now)), 0);
   const matching = out.filter((o) => o.row.match).length;
   const ok = endpoints.filter((ep) => ep.state === 'ok').length;
+  const work = total.filter((r) => r.req.direction === 'work').length;
   const parts = [
     `${total.length} in flight`,
     `${inbound.length} inbound`,
-    `${total.length - inbound.length} outbound`,
+    `${total.length - inbound.length - work} outbound`,
   ];
+  if (work) parts.push(`${work} work`);
   if (inbound.length) parts.push(`oldest inbound ${duration(oldest)}`);
   parts.push(`${ok} of ${endpoints.length} endpoint${endpoints.length === 1 ? '' : 's'} answering`);
   if (state.filter.trim()) parts.push(`${matching} match “${state.filter.trim()}”`);

@@ -2,6 +2,7 @@
 // one time axis, oldest first. Spans still in flight are marked as such with their age
 // (ticking); finished ones show their duration and how they ended.
 
+import { dirShort } from './format.js';
 import { parents } from './tree.js';
 
 /** The hops of all answers, oldest first; a parent before its child when they tie. */
@@ -41,10 +42,14 @@ function authority(uri) {
   return match ? match[1].replace(/^.*@/, '') : '';
 }
 
-/** Where a hop goes: `client → service` for a request received, `service → host:port` for a call. */
+/**
+ * Where a hop goes: `client → service` for a request received, `service → host:port` for a
+ * call, `service (work)` for work.
+ */
 export function route(hop) {
   const me = hop.service || hop.ep.label;
   if (hop.req.direction === 'inbound') return `${hop.req.peer || 'client'} → ${me}`;
+  if (hop.req.direction === 'work') return `${me} (work)`;
   return `${me} → ${authority(hop.req.uri) || '?'}`;
 }
 
@@ -59,8 +64,9 @@ export function timeline(list, now, { el, duration, latency, localTime }) {
   const placers = [];
   for (const hop of list) {
     const req = hop.req;
-    const inbound = req.direction === 'inbound';
-    const bar = el('span', { class: `span ${hop.live ? 'live' : `done ${hop.ending}`} ${inbound ? 'in' : 'out'}` });
+    // Work runs in the service, like a request it serves.
+    const here = req.direction !== 'outbound';
+    const bar = el('span', { class: `span ${hop.live ? 'live' : `done ${hop.ending}`} ${here ? 'in' : 'out'}` });
     const took = el('td', { class: 'num took' });
     const place = (at) => {
       const total = end(at) - start;
@@ -82,7 +88,7 @@ export function timeline(list, now, { el, duration, latency, localTime }) {
     },
     el('td', { class: 'num at', text: `+${latency(hop.start - start)}`, title: localTime(req.started_at) }),
     el('td', { class: 'host', text: `${hop.service}@${hop.host}`, title: hop.ep.label }),
-    el('td', { class: 'dir' }, el('span', { class: `chip ${inbound ? 'in' : 'out'}`, text: inbound ? 'in' : 'out' })),
+    el('td', { class: 'dir' }, el('span', { class: `chip ${dirShort(req.direction)}`, text: dirShort(req.direction) })),
     el('td', { class: 'route', text: route(hop) }),
     el('td', { class: 'target', text: `${req.method} ${req.uri}`, title: `span ${req.span_id}` }),
     took,

@@ -26,7 +26,7 @@ export function parents(rows, across) {
   // finished one in a trace's ring) still names its parent's span.
   const local = new Map();
   for (const row of rows) {
-    if (row.req.direction === 'inbound' && row.req.span_id) local.set(`${row.ep.label}|${spanKey(row.req)}`, row);
+    if (row.req.direction !== 'outbound' && row.req.span_id) local.set(`${row.ep.label}|${spanKey(row.req)}`, row);
   }
   const parentOf = new Map();
   for (const row of rows) {
