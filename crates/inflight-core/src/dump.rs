@@ -9,7 +9,7 @@
 //!   #42 servicing GET "http://slownode:8484/blob/a1" for 1m33.98s [awaiting headers] trace=4bf92f3577b34da6a3ce929d0e0e4736
 //! ```
 //!
-//! Work ([`work`](crate::work())) has a section of its own, `work:`, its lines reading
+//! Work ([`work`](crate::work())) has a section of its own, `work:` (before `outbound:`), its lines reading
 //! `#7 servicing WORK "consume orders/3" for 2.10s [working]`, its outbound calls under
 //! it; the header then counts it too (`…, 6 outbound, 1 work in flight`).
 //!
@@ -35,6 +35,10 @@ use crate::snapshot::{Direction, Snapshot};
 use crate::sync::Arc;
 use crate::table::Table;
 use crate::trace::TraceId;
+
+/// The dump's sections in order: the outbound calls of requests and work come last, as
+/// each entry is let go once its line is out and must still be there under its parent.
+const SECTIONS: [Direction; 3] = [Direction::Inbound, Direction::Work, Direction::Outbound];
 
 /// Output is handed to the writer in pieces of about this size.
 const CHUNK: usize = 64 * 1024;
@@ -85,7 +89,7 @@ impl Table {
                 && !requests.contains(&entry.parent)
         };
         let mut mine = Vec::new();
-        for direction in Direction::ALL {
+        for direction in SECTIONS {
             if counts[direction as usize] == 0 {
                 continue;
             }
@@ -233,7 +237,7 @@ impl Snapshot {
                 entry.trace_id,
             );
         };
-        for direction in Direction::ALL {
+        for direction in SECTIONS {
             let mut entries = self
                 .entries
                 .iter()

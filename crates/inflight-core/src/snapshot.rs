@@ -22,7 +22,7 @@ pub enum Direction {
 }
 
 impl Direction {
-    /// Every direction, in the order the dump and the counts list them.
+    /// Every direction, in the order the dump's header counts them.
     pub const ALL: [Direction; 3] = [Direction::Inbound, Direction::Outbound, Direction::Work];
 
     /// `"inbound"`, `"outbound"` or `"work"`.
