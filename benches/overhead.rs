@@ -2,7 +2,8 @@
 //! behind each layer: on one thread, on two threads at once, with 100k requests already
 //! in flight, oversubscribed (4 threads per core, each request timed), and on one thread
 //! with every request carrying a caller's W3C `traceparent` (`traced_caller`: the layer
-//! parses it and joins the trace instead of starting one).
+//! parses it and joins the trace instead of starting one). `work` runs a ready future
+//! bare and as tracked work (`inflight::work`), on one thread.
 //!
 //! ```text
 //! cargo bench --bench overhead             # criterion runs, then the paired summary
@@ -22,6 +23,8 @@ mod admin;
 mod support;
 #[path = "overhead/targets.rs"]
 mod targets;
+#[path = "overhead/work.rs"]
+mod work;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -96,6 +99,7 @@ enum Scenario {
     Held,
     Oversubscribed,
     TracedCaller,
+    Work,
 }
 
 /// One variant of a scenario: its runner, and what it needs kept alive or read after.
@@ -108,12 +112,13 @@ struct Variant {
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 6] = [
         Scenario::OneThread,
         Scenario::TwoThreads,
         Scenario::Held,
         Scenario::Oversubscribed,
         Scenario::TracedCaller,
+        Scenario::Work,
     ];
 
     fn name(self) -> &'static str {
@@ -123,13 +128,14 @@ impl Scenario {
             Scenario::Held => "100k_in_flight",
             Scenario::Oversubscribed => "oversubscribed",
             Scenario::TracedCaller => "traced_caller",
+            Scenario::Work => "work",
         }
     }
 
     /// Requests a runner finishes for a batch of `n`.
     fn requests(self, n: u64) -> u64 {
         match self {
-            Scenario::OneThread | Scenario::Held | Scenario::TracedCaller => n,
+            Scenario::OneThread | Scenario::Held | Scenario::TracedCaller | Scenario::Work => n,
             Scenario::TwoThreads => 2 * n,
             Scenario::Oversubscribed => n * cores() as u64,
         }
@@ -152,7 +158,7 @@ impl Scenario {
             move || one(&mut service)
         };
         match self {
-            Scenario::OneThread | Scenario::Held | Scenario::TracedCaller => {
+            Scenario::OneThread | Scenario::Held | Scenario::TracedCaller | Scenario::Work => {
                 paired::one_thread(worker())
             }
             Scenario::TwoThreads => paired::on_threads(2, 2, worker, None),
@@ -167,6 +173,9 @@ impl Scenario {
 
     /// Every variant, each with its own table or counter, bare first.
     fn variants(self) -> Vec<Variant> {
+        if self == Scenario::Work {
+            return work::variants();
+        }
         let variant = |name, runner: fn(Scenario, &Latencies) -> (Runner, Option<Admin>)| {
             let latencies = Latencies::default();
             let (runner, admin) = runner(self, &latencies);

@@ -28,6 +28,8 @@ const TRACE_RATIO: [(&str, f64); 5] = [
 const ONE_THREAD_ADDED_NS: f64 = 100.0;
 const P999_RATIO: f64 = 1.5;
 const ADMIN_NS: f64 = 150.0;
+/// Work's start and end cost no more than tracking an inbound request.
+const WORK_RATIO: f64 = 1.0;
 
 impl Results {
     fn added(&self, scenario: &str, variant: &str) -> Option<f64> {
@@ -102,6 +104,19 @@ impl Results {
             self.added("one_thread", "inflight_admin"),
             " ns",
             ONE_THREAD_ADDED_NS,
+        );
+        let work = match (
+            self.added("work", "work_admin"),
+            self.added("one_thread", "inflight_admin"),
+        ) {
+            (Some(work), Some(request)) if request > 0.0 => Some(work / request),
+            _ => None,
+        };
+        row(
+            "work: work_admin added / one_thread inflight_admin added",
+            work,
+            "x",
+            WORK_RATIO,
         );
         for variant in ["inflight_admin", "inflight"] {
             let ratio = match (self.p999(variant), self.p999("bare")) {

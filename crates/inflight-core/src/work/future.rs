@@ -23,8 +23,9 @@ pin_project_lite::pin_project! {
         // `None` once the inner future completed or was dropped by a termination.
         #[pin]
         inner: Option<F>,
-        // What the work starts with, until the first poll puts it in the table.
-        start: Option<Box<WorkBuilder>>,
+        // What the work starts with, until the first poll puts it in the table. Inline, not
+        // boxed: starting work allocates nothing, like a request.
+        start: Option<WorkBuilder>,
         tracked: Option<Tracked>,
         // Whether an output ends the work as failed (`fail_on_err`).
         failed: Option<fn(&F::Output) -> bool>,
@@ -36,7 +37,7 @@ impl<F: Future> Work<F> {
     pub(super) fn new(builder: WorkBuilder, inner: F) -> Work<F> {
         Work {
             inner: Some(inner),
-            start: Some(Box::new(builder)),
+            start: Some(builder),
             tracked: None,
             failed: None,
         }
