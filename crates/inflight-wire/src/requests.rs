@@ -233,7 +233,7 @@ mod tests {
     #[test]
     fn a_newer_servers_direction_still_reads() {
         let mut request = serde_json::to_value(Request::default()).unwrap();
-        request["direction"] = json!("work");
+        request["direction"] = json!("batch");
         request["a_field_from_later"] = json!(1);
         let request: Request = serde_json::from_value(request).unwrap();
         assert_eq!(request.direction, Direction::Unknown);
