@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::snapshot::Direction;
+
 /// A status as the table stores it. Automatic wait reasons are variants, so setting them
 /// never allocates; only user text and the target of an outbound call carry a string.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,5 +64,33 @@ impl StatusText {
 impl fmt::Display for StatusText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_to(f)
+    }
+}
+
+/// The automatic statuses of each direction.
+impl Direction {
+    pub(crate) fn initial_status(self) -> StatusText {
+        match self {
+            Direction::Inbound => StatusText::InHandler,
+            Direction::Outbound => StatusText::AwaitingHeaders,
+            Direction::Work => StatusText::Working,
+        }
+    }
+
+    pub(crate) fn body_status(self) -> StatusText {
+        match self {
+            Direction::Inbound => StatusText::WritingBody,
+            Direction::Outbound => StatusText::ReadingBody,
+            // Work has no response head, so no body.
+            Direction::Work => StatusText::Working,
+        }
+    }
+
+    pub(crate) fn not_reading_status(self) -> StatusText {
+        match self {
+            Direction::Inbound => StatusText::ClientNotReading,
+            Direction::Outbound => StatusText::CallerNotReading,
+            Direction::Work => StatusText::Working,
+        }
     }
 }

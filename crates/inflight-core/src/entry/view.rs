@@ -370,33 +370,6 @@ impl View<'_> {
     }
 }
 
-impl Direction {
-    pub(crate) fn initial_status(self) -> StatusText {
-        match self {
-            Direction::Inbound => StatusText::InHandler,
-            Direction::Outbound => StatusText::AwaitingHeaders,
-            Direction::Work => StatusText::Working,
-        }
-    }
-
-    pub(crate) fn body_status(self) -> StatusText {
-        match self {
-            Direction::Inbound => StatusText::WritingBody,
-            Direction::Outbound => StatusText::ReadingBody,
-            // Work has no response head, so no body.
-            Direction::Work => StatusText::Working,
-        }
-    }
-
-    fn not_reading_status(self) -> StatusText {
-        match self {
-            Direction::Inbound => StatusText::ClientNotReading,
-            Direction::Outbound => StatusText::CallerNotReading,
-            Direction::Work => StatusText::Working,
-        }
-    }
-}
-
 /// The method work is listed with: it has none, and `WORK` reads as what it is in every
 /// column made for methods. A short extension method is stored inline, so this does not
 /// allocate.
