@@ -28,6 +28,8 @@
 //! - [`InFlightClientLayer`] tracks outbound calls until the caller has read or dropped the
 //!   response body; a call made while serving an inbound request is shown under it.
 //! - [`set_status`], [`set_attr`] and [`current`] say what the current request is doing.
+//! - [`work()`] tracks work that is not an HTTP request (a queue message being consumed)
+//!   in the same table, with direction `work`; its outbound calls are its children.
 //! - [`Table::snapshot`] and [`Table::dump_text`] read the table from anywhere.
 //!
 //! # Features

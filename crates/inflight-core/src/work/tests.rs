@@ -198,3 +198,20 @@ fn the_dump_lists_work_in_its_own_section() {
     );
     assert!(text.contains("[working]"), "{text}");
 }
+
+#[test]
+fn a_given_trace_is_continued() {
+    let table = Table::new();
+    let caller = crate::TraceContext::new_root();
+    let work = Work::builder("from a message")
+        .table(table.clone())
+        .trace(caller)
+        .run(pending::<()>());
+    let mut work = pin!(work);
+    assert!(poll(work.as_mut()).is_pending());
+    let snapshot = table.get(work.id().expect("started")).expect("in flight");
+    assert_eq!(snapshot.trace_id, caller.trace_id);
+    assert_eq!(snapshot.parent_span_id, Some(caller.span_id));
+    assert_ne!(snapshot.span_id, caller.span_id);
+    assert_eq!(snapshot.parent, None);
+}
