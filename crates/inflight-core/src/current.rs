@@ -306,6 +306,14 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// `future` run as part of no request (for work the table had no room for).
+pub(crate) fn untracked_scope<F: Future>(future: F) -> WithRequest<F> {
+    WithRequest {
+        inner: future,
+        entry: None,
+    }
+}
+
 impl<F: Future> Future for WithRequest<F> {
     type Output = F::Output;
 

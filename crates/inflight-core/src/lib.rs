@@ -71,4 +71,4 @@ pub use table::{
 };
 pub use terminate::{TERMINATED_HEADER, Terminated};
 pub use trace::{SpanId, TraceContext, TraceId};
-pub use work::{Work, WorkBuilder, work};
+pub use work::{Work, WorkBuilder, WorkGuard, work};

@@ -1,4 +1,5 @@
-//! Tracked work that is not an HTTP request: [`work`](crate::work()) and [`WorkBuilder`].
+//! Tracked work that is not an HTTP request: [`work`](crate::work()), [`WorkBuilder`] and
+//! [`WorkGuard`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,10 +14,12 @@ use crate::table::Table;
 use crate::trace::TraceContext;
 
 mod future;
+mod guard;
 #[cfg(test)]
 mod tests;
 
 pub use future::Work;
+pub use guard::WorkGuard;
 
 /// Runs `future` as tracked work named `name` in the [`global`](crate::global) table.
 ///
@@ -134,6 +137,11 @@ impl WorkBuilder {
     /// Runs `future` as this work.
     pub fn run<F: Future>(self, future: F) -> Work<F> {
         Work::new(self, future)
+    }
+
+    /// Starts the work now, as a [`WorkGuard`] that ends it when dropped.
+    pub fn start(self) -> WorkGuard {
+        WorkGuard::new(self.register())
     }
 
     /// Puts the work in its table; `Work` calls this at its first poll.

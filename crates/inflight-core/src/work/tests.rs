@@ -215,3 +215,53 @@ fn a_given_trace_is_continued() {
     assert_ne!(snapshot.span_id, caller.span_id);
     assert_eq!(snapshot.parent, None);
 }
+
+#[test]
+fn a_guard_ends_its_work_when_dropped() {
+    let table = Table::new();
+    let mut finished = table.subscribe();
+    let guard = crate::WorkBuilder::new("guarded")
+        .table(table.clone())
+        .start();
+    let scoped = guard.scope(async {
+        set_status("merging");
+        cancelled().await;
+        "cancelled"
+    });
+    let mut scoped = pin!(scoped);
+    assert!(poll(scoped.as_mut()).is_pending());
+    let listed = table.get(guard.id()).expect("in flight");
+    assert_eq!(listed.direction, Direction::Work);
+    assert_eq!(listed.status, "merging");
+    table.cancel(guard.id(), None).expect("cancel");
+    assert_eq!(poll(scoped.as_mut()), Poll::Ready("cancelled"));
+    drop(guard);
+    let failing = crate::WorkBuilder::new("guarded")
+        .table(table.clone())
+        .start();
+    failing.fail();
+    let terminated = crate::WorkBuilder::new("guarded")
+        .table(table.clone())
+        .start();
+    table.terminate(terminated.id(), None).expect("terminate");
+    assert!(table.get(terminated.id()).is_some(), "listed until dropped");
+    drop(terminated);
+    let panicked = std::panic::catch_unwind(|| {
+        let _guard = crate::WorkBuilder::new("guarded")
+            .table(table.clone())
+            .start();
+        panic!("in the guard's scope");
+    });
+    assert!(panicked.is_err());
+    assert!(table.is_empty());
+    let endings: Vec<Ending> = ended(&mut finished).into_iter().map(|(_, e)| e).collect();
+    assert_eq!(
+        endings,
+        [
+            Ending::Completed,
+            Ending::Failed,
+            Ending::Terminated,
+            Ending::Failed
+        ]
+    );
+}
