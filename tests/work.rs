@@ -48,9 +48,13 @@ async fn work_is_listed_with_its_call_and_terminated_from_the_admin_port() {
             }),
     );
 
-    let work = wait_for_listed(&admin, "direction=work", 1).await;
-    let work = &work[0];
-    let id = work["id"].as_u64().expect("id");
+    let listed = wait_for_listed(&admin, "direction=work", 1).await;
+    let id = listed[0]["id"].as_u64().expect("id");
+    let work = support::eventually("the work awaits its call", || async {
+        let work = admin.get(&format!("/requests/{id}")).await.expect(200)["request"].take();
+        (work["status"] == format!("awaiting {upstream}")).then_some(work)
+    })
+    .await;
     assert_eq!(work["direction"], "work");
     assert_eq!(work["method"], "WORK");
     assert_eq!(work["uri"], "consume orders/3");
@@ -62,11 +66,6 @@ async fn work_is_listed_with_its_call_and_terminated_from_the_admin_port() {
     let call = wait_for_listed(&admin, "direction=outbound", 1).await;
     assert_eq!(call[0]["parent"], id, "the call is the work's child");
     assert_eq!(call[0]["trace_id"], work["trace_id"]);
-    let work = support::eventually("the work awaits its call", || async {
-        let work = admin.get(&format!("/requests/{id}")).await.expect(200)["request"].take();
-        (work["status"] == format!("awaiting {upstream}")).then_some(work)
-    })
-    .await;
     let history: Vec<&str> = work["history"]
         .as_array()
         .expect("history")
