@@ -110,15 +110,14 @@ async fn run(state: &Admin, query: ProfileQuery) -> Result<Reply, Failure> {
         state.config.build.service, query.seconds, state.config.profile_frequency
     );
     // Resolving symbols and drawing take a while: not on the admin thread.
-    let reply = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let reply = sampler::render(&guard, query.format, title);
         drop(guard);
         drop(running);
         reply
     })
     .await
-    .map_err(|_| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "the profile failed"))?;
-    reply
+    .map_err(|_| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "the profile failed"))?
 }
 
 #[cfg(feature = "pprof")]

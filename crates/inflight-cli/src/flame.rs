@@ -75,10 +75,7 @@ pub(crate) async fn flame(
         ));
     }
     let api = Api::new(token, timeout + Duration::from_secs(args.seconds));
-    eprintln!(
-        "inflight: sampling {endpoint} for {} s...",
-        args.seconds
-    );
+    eprintln!("inflight: sampling {endpoint} for {} s...", args.seconds);
     let path = format!(
         "/debug/pprof/profile?seconds={}&format={}",
         args.seconds,

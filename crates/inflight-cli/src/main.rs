@@ -23,9 +23,9 @@ macro_rules! outln {
 mod client;
 mod commands;
 mod endpoints;
-mod flame;
 #[cfg(test)]
 mod fixtures;
+mod flame;
 mod render;
 mod top;
 mod trace;
@@ -212,7 +212,9 @@ enum Command {
     Web(web::WebArgs),
     /// Print the URL of the web page watching the endpoints, to paste in a chat.
     Link(web::LinkArgs),
-    #[command(after_help = "Example: inflight flame --endpoint api1:9084 --seconds 10 -o flame.svg")]
+    #[command(
+        after_help = "Example: inflight flame --endpoint api1:9084 --seconds 10 -o flame.svg"
+    )]
     /// A CPU profile of one service (its admin port's /debug/pprof/profile): a flame
     /// graph, folded stacks or pprof protobuf. The service needs the `pprof` feature.
     Flame(flame::FlameArgs),

@@ -91,7 +91,7 @@ pub(super) fn render(
 fn folded(report: &Report) -> Vec<String> {
     let mut stacks: Vec<(&pprof::Frames, isize)> =
         report.data.iter().map(|(frames, &n)| (frames, n)).collect();
-    stacks.sort_by(|a, b| b.1.cmp(&a.1));
+    stacks.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
     stacks
         .into_iter()
         .map(|(frames, count)| {
