@@ -25,6 +25,8 @@ pub(crate) const DEFAULT_FREQUENCY: u32 = 99;
 pub(crate) const MAX_FREQUENCY: u32 = 1000;
 
 /// What the profile is written as.
+// Without the feature the query is still read, so both builds answer bad input alike.
+#[cfg_attr(not(feature = "pprof"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Format {
     /// pprof's protobuf, for `go tool pprof` and `pprof`.
@@ -37,6 +39,7 @@ pub(crate) enum Format {
 }
 
 /// The query of `GET /debug/pprof/profile`.
+#[cfg_attr(not(feature = "pprof"), allow(dead_code))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProfileQuery {
