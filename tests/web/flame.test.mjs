@@ -8,38 +8,23 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
-
-function setting(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; tests/admin_pprof.rs runs this script`);
-  return value;
-}
+import { check, inBrowser, looking, ok, setting } from './harness.mjs';
 
 const SVG = setting('INFLIGHT_SVG');
 const FRAME = setting('INFLIGHT_FRAME');
 const RUN_DIR = setting('INFLIGHT_RUN_DIR');
 const SCREENSHOT_DIR = process.env.INFLIGHT_SCREENSHOT_DIR || '';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  // The machine's network is closed: without these, Chromium waits on refused connections.
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  timeout: 60_000,
-});
-try {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
+await inBrowser({ runDir: RUN_DIR, timeoutMs: 50_000, options: { viewport: { width: 1200, height: 700 } } }, async (context) => {
+  const page = await context.newPage();
+  looking(page);
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(pathToFileURL(SVG).href);
   // Chromium shows a file that is not well-formed XML as an error page, not as <svg>.
   const root = await page.evaluate(() => document.documentElement.localName);
-  if (root !== 'svg') throw new Error(`the document's root is <${root}>, not <svg>`);
+  check(root === 'svg', `the document's root is <${root}>, not <svg>`);
+  ok('the file is an SVG document');
   const frames = await page.evaluate(
     (name) =>
       [...document.querySelectorAll('g text, g title')]
@@ -47,15 +32,16 @@ try {
         .filter((text) => text.includes(name)).length,
     FRAME,
   );
-  if (frames === 0) throw new Error(`no frame names ${FRAME}`);
+  check(frames > 0, `no frame names ${FRAME}`);
   const box = await page.evaluate(() => {
     const { width, height } = document.documentElement.getBoundingClientRect();
     return { width, height };
   });
-  if (!(box.width > 0 && box.height > 0)) throw new Error(`the graph has no size: ${JSON.stringify(box)}`);
+  check(box.width > 0 && box.height > 0, `the graph has no size: ${JSON.stringify(box)}`);
   // The graph's own script (search, zoom) ran without errors.
-  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
-  console.log(`ok - the flame graph renders, ${frames} frame(s) name ${FRAME}`);
+  check(errors.length === 0, `script errors: ${errors.join('; ')}`);
+  ok(`the flame graph renders, ${frames} frame(s) name ${FRAME}`);
+
   // Chromium's screenshots of a bare SVG document never finish; an <img> of it is the
   // same drawing in a page.
   const html = path.join(RUN_DIR, 'flame.html');
@@ -68,6 +54,5 @@ try {
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'flame.png'), fullPage: true });
     console.log(`# screenshot: ${path.join(SCREENSHOT_DIR, 'flame.png')}`);
   }
-} finally {
-  await browser.close();
-}
+  ok('saves a screenshot');
+});
