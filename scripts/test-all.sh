@@ -66,6 +66,8 @@ if ! python3 -m pip show schemathesis 2>/dev/null | grep -qx "Version: $schemath
 fi
 
 cargo nextest run --workspace --all-features --no-fail-fast
+# The admin crate without features: the 501 of its feature-gated endpoints.
+cargo test -p inflight-admin --lib
 # nextest does not run doc tests.
 cargo test --workspace --all-features --doc
 

@@ -248,7 +248,14 @@ async fn the_description_matches_the_router_and_its_answers() {
             Method::POST => ids[2],
             _ => ids[0],
         };
-        template.replace("{id}", &id.to_string())
+        let path = template.replace("{id}", &id.to_string());
+        // A CPU profile answers after its window: the shortest keeps the held requests
+        // below their deadline.
+        if path == "/debug/pprof/profile" {
+            path + "?seconds=1"
+        } else {
+            path
+        }
     };
 
     let mut validated = 0;

@@ -8,6 +8,7 @@
 //! - [`build`]: the workspace's programs tests run as child processes;
 //! - [`chain`]: three tracked services calling each other, each with an admin port;
 //! - [`cli`]: runs of the `inflight` command, and tmux as a terminal;
+//! - [`cpu`]: CPU work for the CPU-profile tests, and a profile known to run;
 //! - [`demo`]: child processes, the demo among them;
 //! - [`fleet`]: service discovery and `inflight top --batch` for the fleet tests;
 //! - [`process`]: the test process itself (memory, signals, stderr);
@@ -23,6 +24,7 @@ pub mod browser;
 pub mod build;
 pub mod chain;
 pub mod cli;
+pub mod cpu;
 pub mod demo;
 pub mod fleet;
 mod gate;

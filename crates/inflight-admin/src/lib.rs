@@ -27,6 +27,7 @@
 mod access;
 mod collector;
 mod control;
+mod cpu;
 mod families;
 mod handlers;
 mod health;
@@ -127,6 +128,7 @@ pub struct AdminServer {
     pub(crate) metrics_endpoint: Option<TextEndpoint>,
     pub(crate) finished_capacity: usize,
     pub(crate) finished_max_age: Duration,
+    pub(crate) profile_frequency: u32,
 }
 
 impl AdminServer {
@@ -147,6 +149,7 @@ impl AdminServer {
             metrics_endpoint: None,
             finished_capacity: DEFAULT_FINISHED_CAPACITY,
             finished_max_age: DEFAULT_FINISHED_MAX_AGE,
+            profile_frequency: cpu::DEFAULT_FREQUENCY,
         }
     }
 
@@ -246,6 +249,16 @@ impl AdminServer {
         self
     }
 
+    /// How many times a second `GET /debug/pprof/profile` samples the process's stacks
+    /// (default 99, bounded to 1..=1000). Each sample interrupts a running thread
+    /// (`SIGPROF`) and walks its stack, so higher rates see more and cost more while a
+    /// profile runs; nothing samples between profiles. Only used with the `pprof`
+    /// feature.
+    pub fn profile_frequency(mut self, hz: u32) -> Self {
+        self.profile_frequency = cpu::bounded_frequency(hz);
+        self
+    }
+
     /// Binds `addr` and starts serving on a thread of its own.
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<AdminHandle> {
         server::start(self, addr)
@@ -262,6 +275,7 @@ impl fmt::Debug for AdminServer {
             .field("stuck_after", &self.stuck_after)
             .field("finished_capacity", &self.finished_capacity)
             .field("finished_max_age", &self.finished_max_age)
+            .field("profile_frequency", &self.profile_frequency)
             .finish_non_exhaustive()
     }
 }

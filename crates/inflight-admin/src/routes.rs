@@ -66,6 +66,7 @@ fn endpoints(config: &AdminServer) -> Vec<(&'static str, &'static str, Endpoint)
         ("/healthz", read, get(healthz)),
         ("/dump", read, get(dump)),
         ("/openapi.json", read, get(openapi)),
+        ("/debug/pprof/profile", read, get(crate::cpu::profile)),
         // The page holds no data: it needs no token, and asks each admin port for the
         // data with the tokens the user gives it. Its own query is for the page to read.
         ("/", read, get(page)),

@@ -25,6 +25,7 @@ mod commands;
 mod endpoints;
 #[cfg(test)]
 mod fixtures;
+mod flame;
 mod render;
 mod top;
 mod trace;
@@ -211,6 +212,12 @@ enum Command {
     Web(web::WebArgs),
     /// Print the URL of the web page watching the endpoints, to paste in a chat.
     Link(web::LinkArgs),
+    #[command(
+        after_help = "Example: inflight flame --endpoint api1:9084 --seconds 10 -o flame.svg"
+    )]
+    /// A CPU profile of one service (its admin port's /debug/pprof/profile): a flame
+    /// graph, folded stacks or pprof protobuf. The service needs the `pprof` feature.
+    Flame(flame::FlameArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -386,6 +393,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let endpoints = all()?;
             web::serve(api, sources, endpoints, cli.token, args).await
         }
+        Command::Flame(args) => flame::flame(cli.token, cli.timeout, args).await,
         Command::Link(ref args) => {
             outln!("{}", web::link(all(), sources.given(), args)?);
             Ok(())
