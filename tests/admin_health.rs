@@ -184,3 +184,26 @@ async fn without_rules_the_service_is_always_free() {
     }
     assert_eq!(transitions(&seen), Vec::<bool>::new());
 }
+
+/// Dropping the handle leaves the server running; only `shutdown` stops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_handle_leaves_the_server_running_and_shutdown_stops_it() {
+    let (handle, admin) = start_admin(AdminServer::new(support::table())).await;
+    let addr = handle.local_addr();
+    drop(handle);
+    // Long after the drop, and on fresh connections, it still answers.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (status, report) = health(&Http::new(addr)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+    }
+    assert_eq!(health(&admin).await.0, StatusCode::OK);
+
+    let (handle, admin) = start_admin(AdminServer::new(support::table())).await;
+    let addr = handle.local_addr();
+    assert_eq!(health(&admin).await.0, StatusCode::OK);
+    handle.shutdown();
+    handle.await.expect("the server stops cleanly");
+    let refused = tokio::net::TcpStream::connect(addr).await;
+    assert!(refused.is_err(), "still listening after shutdown");
+}

@@ -58,6 +58,14 @@ async fn serve(
         .header_read_timeout(Duration::from_secs(10))
         .max_buf_size(MAX_HEAD)
         .max_headers(64);
+    // Only `shutdown` stops the server: a dropped handle (the sender gone) leaves it
+    // running for the life of the process, as `AdminHandle` promises.
+    let stop = async move {
+        if stopped.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::pin!(stop);
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -68,7 +76,7 @@ async fn serve(
                     continue;
                 }
             },
-            _ = stopped.wait_for(|stop| *stop) => break,
+            () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
         let connection = http.serve_connection(TokioIo::new(stream), service.clone());
