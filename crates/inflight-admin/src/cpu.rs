@@ -26,7 +26,7 @@ pub(crate) const MAX_FREQUENCY: u32 = 1000;
 
 /// What the profile is written as.
 // Without the feature the query is still read, so both builds answer bad input alike.
-#[cfg_attr(not(feature = "pprof"), allow(dead_code))]
+#[cfg_attr(not(all(feature = "pprof", unix)), allow(dead_code))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Format {
     /// pprof's protobuf, for `go tool pprof` and `pprof`.
@@ -39,7 +39,7 @@ pub(crate) enum Format {
 }
 
 /// The query of `GET /debug/pprof/profile`.
-#[cfg_attr(not(feature = "pprof"), allow(dead_code))]
+#[cfg_attr(not(all(feature = "pprof", unix)), allow(dead_code))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProfileQuery {
@@ -90,16 +90,20 @@ pub(crate) async fn profile(
     run(&state, query).await
 }
 
-#[cfg(not(feature = "pprof"))]
+#[cfg(not(all(feature = "pprof", unix)))]
 async fn run(_: &Admin, _: ProfileQuery) -> Result<Reply, Failure> {
     Err(Failure::new(
         StatusCode::NOT_IMPLEMENTED,
-        "CPU profiles are not built in: enable the `pprof` feature of `inflight` \
-         (or of `inflight-admin`)",
+        if cfg!(unix) {
+            "CPU profiles are not built in: enable the `pprof` feature of `inflight` \
+             (or of `inflight-admin`)"
+        } else {
+            "CPU profiles need a Unix platform (the sampler uses SIGPROF)"
+        },
     ))
 }
 
-#[cfg(feature = "pprof")]
+#[cfg(all(feature = "pprof", unix))]
 async fn run(state: &Admin, query: ProfileQuery) -> Result<Reply, Failure> {
     use std::time::Duration;
 
@@ -123,10 +127,10 @@ async fn run(state: &Admin, query: ProfileQuery) -> Result<Reply, Failure> {
     .map_err(|_| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "the profile failed"))?
 }
 
-#[cfg(feature = "pprof")]
+#[cfg(all(feature = "pprof", unix))]
 mod sampler;
 
-#[cfg(all(test, not(feature = "pprof")))]
+#[cfg(all(test, not(feature = "pprof"), unix))]
 mod tests {
     use tower::ServiceExt;
 
