@@ -5,12 +5,13 @@ use std::fmt::Write;
 
 use inflight_wire::TaskGroup;
 
-/// Tokio's tree lines (`└╼ f at file:1:2`) as frames (`f at file:1:2`), outermost first.
+/// Tokio's tree lines (`└╼ f at file:1:2`, indented with spaces and no-break spaces) as
+/// frames (`f at file:1:2`), outermost first.
 pub(crate) fn frames(trace: &str) -> Vec<String> {
     trace
         .lines()
         .map(|line| {
-            line.trim_start_matches([' ', '│', '├', '└', '─', '╼'])
+            line.trim_start_matches([' ', '\u{a0}', '│', '├', '└', '─', '╼'])
                 .trim_end()
         })
         .filter(|frame| !frame.is_empty())
@@ -52,7 +53,7 @@ pub(crate) fn text(tasks: usize, groups: &[TaskGroup]) -> String {
 mod tests {
     use super::*;
 
-    const WAITING: &str = "╼ app::serve::{{closure}} at src/main.rs:18:20\n└╼ app::wait_for_the_gate::{{closure}} at src/main.rs:23:20\n   └╼ <tokio::sync::notify::Notified as core::future::future::Future>::poll at notify.rs:1103:9\n";
+    const WAITING: &str = "╼ app::serve::{{closure}} at src/main.rs:18:20\n\u{a0}\u{a0}└╼\u{a0}app::wait_for_the_gate::{{closure}} at src/main.rs:23:20\n   └╼ <tokio::sync::notify::Notified as core::future::future::Future>::poll at notify.rs:1103:9\n";
 
     #[test]
     fn tree_lines_become_frames() {
