@@ -147,8 +147,9 @@ fn error_of(body: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_page_reaches_two_demos_with_their_tokens() {
+/// Demo A without tokens, demo B with a read and a kill token, and `inflight web` over
+/// both, holding B's tokens.
+fn two_demos_behind_web() -> (Demo, Demo, Web) {
     let a = start_demo(HELD);
     let b = start_demo(
         &[
@@ -157,32 +158,42 @@ async fn the_page_reaches_two_demos_with_their_tokens() {
         ]
         .concat(),
     );
-    let list = endpoints(&[&a, &b]);
     let web = Web::start(&[
         "--endpoints",
-        &list,
+        &endpoints(&[&a, &b]),
         "--token",
         READ_TOKEN,
         "--kill-token",
         KILL_TOKEN,
     ]);
+    (a, b, web)
+}
+
+/// Checks that the server's `/` leads to the page over `demos`, each through the server.
+async fn assert_root_leads_to(web: &Web, demos: &[&Demo]) {
+    let root = web.http().get("/").await;
+    assert_eq!(root.status, 302, "{}", root.text());
+    let own = web.addr;
+    let through: Vec<String> = demos
+        .iter()
+        .map(|demo| format!("{own}/e/{}/", endpoint(demo)))
+        .collect();
+    assert_eq!(
+        root.header("location"),
+        Some(format!("/?endpoints={}", through.join(",")).as_str()),
+        "{}",
+        root.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_reaches_two_demos_with_their_tokens() {
+    let (a, b, web) = two_demos_behind_web();
     let http = web.http();
 
     // `/` leads to the page over both endpoints, through this server.
-    let root = http.get("/").await;
-    assert_eq!(root.status, 302, "{}", root.text());
-    let own = web.addr.to_string();
-    assert_eq!(
-        root.header("location"),
-        Some(
-            format!(
-                "/?endpoints={own}/e/{}/,{own}/e/{}/",
-                endpoint(&a),
-                endpoint(&b)
-            )
-            .as_str()
-        )
-    );
+    assert_root_leads_to(&web, &[&a, &b]).await;
+    let own = web.addr;
     let page = http
         .get(&format!("/?endpoints={own}/e/{}/", endpoint(&a)))
         .await;
@@ -308,19 +319,5 @@ async fn endpoints_found_by_file_discovery_are_reached_and_found_again() {
         (http.get(&b_path).await.status == 200).then_some(())
     })
     .await;
-    let own = web.addr;
-    let root = http.get("/").await;
-    assert_eq!(
-        root.header("location"),
-        Some(
-            format!(
-                "/?endpoints={own}/e/{}/,{own}/e/{}/",
-                endpoint(&a),
-                endpoint(&b)
-            )
-            .as_str()
-        ),
-        "{}",
-        root.text()
-    );
+    assert_root_leads_to(&web, &[&a, &b]).await;
 }

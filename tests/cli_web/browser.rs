@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use super::{KILL_TOKEN, READ_TOKEN, Web};
-use crate::support::cli::{HELD, endpoint, endpoints, inflight, start_demo, wait_for_traffic};
+use super::{READ_TOKEN, two_demos_behind_web};
+use crate::support::cli::{endpoint, endpoints, inflight, wait_for_traffic};
 use crate::support::{browser, temp_dir};
 
 /// How long the browser script may run; it stops itself well before.
@@ -18,23 +18,8 @@ const FILTER: &str = "/fetch/";
 async fn the_page_watches_two_demos_that_allow_no_other_origin() {
     // Fails naming the install command before anything starts.
     browser::chromium();
-    let a = start_demo(HELD);
-    let b = start_demo(
-        &[
-            HELD,
-            &["--read-token", READ_TOKEN, "--kill-token", KILL_TOKEN],
-        ]
-        .concat(),
-    );
+    let (a, b, web) = two_demos_behind_web();
     let list = endpoints(&[&a, &b]);
-    let web = Web::start(&[
-        "--endpoints",
-        &list,
-        "--token",
-        READ_TOKEN,
-        "--kill-token",
-        KILL_TOKEN,
-    ]);
     let server = format!("http://{}", web.addr);
     // A trace in flight at A (the demo's traffic, held for a minute).
     let trace = wait_for_traffic(&a)

@@ -11,18 +11,7 @@
 //   INFLIGHT_LINK_TRACE (a link with --trace INFLIGHT_TRACE), INFLIGHT_RUN_DIR,
 //   CHROMIUM (optional).
 
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-
-const OVERALL_TIMEOUT_MS = 120_000;
-const WAIT_MS = 20_000;
-
-function setting(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; tests/cli_web.rs runs this script`);
-  return value;
-}
+import { check, inBrowser, looking, ok, rows, setting, waitUntil } from './harness.mjs';
 
 const WEB = setting('INFLIGHT_WEB');
 const A = setting('INFLIGHT_A');
@@ -33,52 +22,10 @@ const FILTER = setting('INFLIGHT_FILTER');
 const LINK_TRACE = setting('INFLIGHT_LINK_TRACE');
 const TRACE = setting('INFLIGHT_TRACE');
 const RUN_DIR = setting('INFLIGHT_RUN_DIR');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-let passed = 0;
-function ok(what) {
-  passed += 1;
-  console.log(`ok ${passed} - ${what}`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function waitUntil(what, probe) {
-  const deadline = Date.now() + WAIT_MS;
-  let last;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; last: ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function rows(page) {
-  return page.$$eval('#requests tbody tr', (trs) => trs.map((tr) => ({
-    endpoint: tr.dataset.endpoint,
-    id: Number(tr.dataset.id),
-    depth: Number(tr.dataset.depth),
-    target: tr.cells[7].textContent,
-  })));
-}
-
-let current = null;
 
 async function run(context) {
   const page = context.pages()[0] || await context.newPage();
-  current = page;
+  looking(page);
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
@@ -149,37 +96,4 @@ async function run(context) {
   ok('no page errors, console errors or browser dialogs');
 }
 
-async function main() {
-  await mkdir(RUN_DIR, { recursive: true });
-  const profile = await mkdtemp(path.join(RUN_DIR, 'chromium-'));
-  let context;
-  const timer = setTimeout(() => {
-    console.error(`not ok - the whole test took longer than ${OVERALL_TIMEOUT_MS / 1000}s`);
-    process.exit(1);
-  }, OVERALL_TIMEOUT_MS);
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1600, height: 900 },
-      timeout: 60_000,
-    });
-    context.setDefaultTimeout(WAIT_MS);
-    await run(context);
-    console.log(`${passed} passed, 0 failed`);
-  } catch (error) {
-    console.error(`not ok - ${error.stack || error}`);
-    process.exitCode = 1;
-    if (current) {
-      const shot = path.join(RUN_DIR, 'failure.png');
-      await current.screenshot({ path: shot }).then(() => console.error(`# the page then: ${shot}`), () => {});
-    }
-  } finally {
-    clearTimeout(timer);
-    if (context) await context.close().catch(() => {});
-    await rm(profile, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-await main();
+await inBrowser({ runDir: RUN_DIR, timeoutMs: 120_000 }, run);

@@ -11,18 +11,11 @@
 //   INFLIGHT_CHAIN_PAGE, INFLIGHT_CHAIN (front,middle,back admin ports), INFLIGHT_TRACE,
 //   INFLIGHT_SCREENSHOT_DIR (optional: also write web.png there), CHROMIUM (optional).
 
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-
-const OVERALL_TIMEOUT_MS = 150_000;
-const WAIT_MS = 20_000;
-
-function setting(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; tests/web_page.rs runs this script`);
-  return value;
-}
+import {
+  WAIT_MS, check, inBrowser, looking, ok, rows, setting, waitUntil,
+} from './harness.mjs';
 
 const PAGE = setting('INFLIGHT_PAGE');
 const A = setting('INFLIGHT_A');
@@ -35,25 +28,6 @@ const CHAIN_PAGE = setting('INFLIGHT_CHAIN_PAGE');
 const [FRONT, MIDDLE, BACK] = setting('INFLIGHT_CHAIN').split(',');
 const TRACE = setting('INFLIGHT_TRACE');
 const SCREENSHOT_DIR = process.env.INFLIGHT_SCREENSHOT_DIR || '';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-// The machine's network is closed: without these, Chromium waits on refused connections.
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-let passed = 0;
-const started = Date.now();
-function ok(what) {
-  passed += 1;
-  console.log(`ok ${passed} - ${what} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
 /** `1.23s`, `1m02.00s`, `2h03m04.00s` in milliseconds. */
 function parseDuration(text) {
   const m = /^(?:(\d+)h)?(?:(\d+)m)?(\d+(?:\.\d+)?)s$/.exec(text.trim());
@@ -69,50 +43,9 @@ async function api(label, pathname, token) {
   return { status: response.status, body: await response.json() };
 }
 
-async function waitUntil(what, probe, timeout = WAIT_MS) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; last: ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The table's rows as the user sees them, read in one go. */
-function rows(page) {
-  return page.$$eval('#requests tbody tr', (trs) => trs.map((tr) => ({
-    endpoint: tr.dataset.endpoint,
-    id: Number(tr.dataset.id),
-    depth: Number(tr.dataset.depth),
-    parent: tr.dataset.parent ? Number(tr.dataset.parent) : null,
-    parentKey: tr.dataset.parentKey || null,
-    key: `${tr.dataset.endpoint}#${tr.dataset.id}`,
-    trace: tr.dataset.trace,
-    holding: tr.classList.contains('holding'),
-    holdingText: tr.querySelector('.tag.holding') ? tr.querySelector('.tag.holding').textContent : '',
-    context: tr.classList.contains('context'),
-    host: tr.cells[0].textContent,
-    dir: tr.cells[2].textContent,
-    age: tr.cells[3].textContent,
-    status: tr.cells[5].textContent,
-    method: tr.cells[6].textContent,
-    target: tr.cells[7].textContent,
-    text: tr.textContent,
-  })));
-}
-
-/** The page under test, for a screenshot when a check fails. */
-let current = null;
-
 async function run(context) {
   const page = context.pages()[0] || await context.newPage();
-  current = page;
+  looking(page);
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
@@ -375,7 +308,7 @@ function watch(page) {
 /** The tree and the trace view over the chain of three services. */
 async function chained(context) {
   const page = await context.newPage();
-  current = page;
+  looking(page);
   const problems = watch(page);
   await page.goto(CHAIN_PAGE);
   // Each held call is in flight at every hop: front in and out, middle in and out, back in.
@@ -479,39 +412,7 @@ async function chained(context) {
   ok('no script errors on the chain\'s page');
 }
 
-async function main() {
-  await mkdir(RUN_DIR, { recursive: true });
-  const profile = await mkdtemp(path.join(RUN_DIR, 'chromium-'));
-  let context;
-  const timer = setTimeout(() => {
-    console.error(`not ok - the whole test took longer than ${OVERALL_TIMEOUT_MS / 1000}s`);
-    process.exit(1);
-  }, OVERALL_TIMEOUT_MS);
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1600, height: 900 },
-      colorScheme: 'dark',
-      timeout: 60_000,
-    });
-    context.setDefaultTimeout(WAIT_MS);
-    await run(context);
-    await chained(context);
-    console.log(`${passed} passed, 0 failed`);
-  } catch (error) {
-    console.error(`not ok - ${error.stack || error}`);
-    process.exitCode = 1;
-    if (current) {
-      const shot = path.join(RUN_DIR, 'failure.png');
-      await current.screenshot({ path: shot }).then(() => console.error(`# the page then: ${shot}`), () => {});
-    }
-  } finally {
-    clearTimeout(timer);
-    if (context) await context.close().catch(() => {});
-    await rm(profile, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-await main();
+await inBrowser({ runDir: RUN_DIR, timeoutMs: 150_000, options: { colorScheme: 'dark' } }, async (context) => {
+  await run(context);
+  await chained(context);
+});

@@ -15,20 +15,13 @@ pub(crate) fn asset(name: &str) -> Option<Reply> {
     let asset = inflight_page::asset(name)?;
     let mut reply = reply::text(StatusCode::OK, asset.content_type, asset.body);
     let headers = reply.headers_mut();
-    // The files change with the binary: always revalidate.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(inflight_page::CONTENT_SECURITY_POLICY),
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    for (name, value) in inflight_page::HEADERS {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
     Some(reply)
 }
 

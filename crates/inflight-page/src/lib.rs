@@ -76,6 +76,16 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self' data:; connect-src *; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
+/// The headers to send with every file of the page besides its content type and
+/// [`CONTENT_SECURITY_POLICY`]: revalidate (the files change with the binary), no type
+/// sniffing, no referrer, no framing.
+pub const HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "no-cache"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+];
+
 /// The file at `path` (the request's path without its leading `/`; `""` is the page
 /// itself), or `None` if the page has no such file.
 ///

@@ -59,16 +59,9 @@ pub(super) fn serve(
     if let Ok(policy) = HeaderValue::try_from(content_security_policy()) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    for (name, value) in inflight_page::HEADERS {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
     response
 }
 
