@@ -74,3 +74,10 @@ cargo test --workspace --all-features --doc
 # The table's threads in every interleaving (crates/inflight-core/src/table/loom/). Its own
 # target directory: --cfg loom reaches every crate, and would rebuild the one above.
 RUSTFLAGS="--cfg loom" cargo test -p inflight-core --release --lib --target-dir target/loom -- loom
+
+# tokio's task dumps (tests/admin_tasks.rs): they exist only with --cfg tokio_unstable and
+# the `taskdump` feature, so this build has its own target directory, like the loom run.
+# CARGO_TARGET_DIR (not --target-dir) so that the demo and the `inflight` command the test
+# builds land there too.
+RUSTFLAGS="--cfg tokio_unstable" CARGO_TARGET_DIR=target/taskdump \
+  cargo nextest run -p inflight --all-features --test admin_tasks

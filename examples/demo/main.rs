@@ -48,6 +48,7 @@ const USAGE: &str = "\
 usage: demo [--chain] [--listen ADDR] [--admin ADDR] [--upstream-delay DURATION]
             [--no-traffic] [--read-token TOKEN] [--kill-token TOKEN]
             [--stuck-after DURATION|off] [--allow-origin ORIGIN]...
+            [--task-dump-on-signal]
 
   --chain                    three services as three processes: edge -> api -> store
                              (slow); each takes the ports after the one before it
@@ -59,6 +60,8 @@ usage: demo [--chain] [--listen ADDR] [--admin ADDR] [--upstream-delay DURATION]
   --kill-token TOKEN         bearer token required to terminate or cancel requests
   --stuck-after DURATION     report requests in flight this long on stderr (default 30s)
   --allow-origin ORIGIN      let a web page from ORIGIN call the admin port
+  --task-dump-on-signal      end the SIGUSR1 dump with tokio's task dump (needs a build
+                             with task dumps: see the admin guide)
 ";
 
 /// Concurrent requests of the traffic generator, like the cbfs client of the story.
@@ -74,6 +77,7 @@ struct Options {
     kill_token: Option<String>,
     stuck_after: Option<Duration>,
     origins: Vec<String>,
+    task_dump_on_signal: bool,
     chain: bool,
     /// Set by `--chain` in the processes it starts: which service this one is, and where
     /// the next one listens.
@@ -96,6 +100,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         kill_token: None,
         stuck_after: Some(Duration::from_secs(30)),
         origins: Vec::new(),
+        task_dump_on_signal: false,
         chain: false,
         role: None,
         next: None,
@@ -133,6 +138,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
                     .map_err(|e| format!("--upstream-delay: {e}"))?;
             }
             "--no-traffic" => options.traffic = false,
+            "--task-dump-on-signal" => options.task_dump_on_signal = true,
             "--chain" => options.chain = true,
             "--chain-role" => options.role = Some(chain::Role::parse(&value("--chain-role")?)?),
             "--next" => options.next = Some(parse_addr("--next", &value("--next")?)?),
@@ -265,7 +271,8 @@ fn start_admin(
     let mut admin = AdminServer::new(inflight::global().clone())
         .build_info(build)
         .stuck_after(options.stuck_after)
-        .metrics_endpoint(move || prometheus.render());
+        .metrics_endpoint(move || prometheus.render())
+        .task_dump_on_signal(options.task_dump_on_signal);
     if let Some(token) = &options.read_token {
         admin = admin.read_token(token);
     }

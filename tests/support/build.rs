@@ -42,6 +42,7 @@ pub fn demo_binary() -> &'static Path {
             ("metrics", cfg!(feature = "metrics")),
             ("tracing", cfg!(feature = "tracing")),
             ("axum", cfg!(feature = "axum")),
+            ("taskdump", cfg!(feature = "taskdump")),
         ]
         .into_iter()
         .filter_map(|(feature, on)| on.then_some(feature))

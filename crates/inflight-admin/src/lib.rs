@@ -40,6 +40,7 @@ mod reply;
 mod routes;
 mod server;
 mod state;
+mod tasks;
 pub mod to_wire;
 mod trace_ring;
 mod traces;
@@ -107,6 +108,8 @@ macro_rules! build_info {
 const DEFAULT_FINISHED_CAPACITY: usize = 4096;
 /// How long `GET /traces/{id}` keeps a finished request by default.
 const DEFAULT_FINISHED_MAX_AGE: Duration = Duration::from_secs(300);
+/// How long `GET /debug/tasks` waits for tokio's task dump by default.
+const DEFAULT_TASK_DUMP_TIMEOUT: Duration = Duration::from_secs(5);
 
 type BusyCallback = Arc<dyn Fn(bool) + Send + Sync>;
 type TextEndpoint = Arc<dyn Fn() -> String + Send + Sync>;
@@ -129,6 +132,9 @@ pub struct AdminServer {
     pub(crate) finished_capacity: usize,
     pub(crate) finished_max_age: Duration,
     pub(crate) profile_frequency: u32,
+    pub(crate) tokio_runtime: Option<tokio::runtime::Handle>,
+    pub(crate) task_dump_timeout: Duration,
+    pub(crate) task_dump_on_signal: bool,
 }
 
 impl AdminServer {
@@ -150,6 +156,9 @@ impl AdminServer {
             finished_capacity: DEFAULT_FINISHED_CAPACITY,
             finished_max_age: DEFAULT_FINISHED_MAX_AGE,
             profile_frequency: cpu::DEFAULT_FREQUENCY,
+            tokio_runtime: None,
+            task_dump_timeout: DEFAULT_TASK_DUMP_TIMEOUT,
+            task_dump_on_signal: false,
         }
     }
 
@@ -259,8 +268,39 @@ impl AdminServer {
         self
     }
 
+    /// The tokio runtime whose tasks `GET /debug/tasks` dumps: the service's, not the
+    /// admin server's own. By default [`bind`](AdminServer::bind) takes the runtime it is
+    /// called in ([`Handle::try_current`](tokio::runtime::Handle::try_current)); call this
+    /// when `bind` runs outside it, or to dump another runtime. See the guide's "Task
+    /// dumps" for what a dump needs and costs.
+    pub fn tokio_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.tokio_runtime = Some(runtime);
+        self
+    }
+
+    /// How long `GET /debug/tasks` waits for tokio's task dump before it answers `503`
+    /// (default 5s). The dump waits for every worker thread of the runtime to reach the
+    /// scheduler, so one blocked worker would otherwise hold it forever.
+    pub fn task_dump_timeout(mut self, timeout: Duration) -> Self {
+        self.task_dump_timeout = timeout;
+        self
+    }
+
+    /// Adds the aggregated task dump to the dump on `SIGUSR1` (default off: a task dump
+    /// pauses the runtime). Only where the signal dump is on
+    /// (`inflight::dump_on_signal()`) and task dumps are built in; otherwise the section
+    /// says what is missing. Stays for the life of the process, even after the admin
+    /// server stops (then it says so).
+    pub fn task_dump_on_signal(mut self, on: bool) -> Self {
+        self.task_dump_on_signal = on;
+        self
+    }
+
     /// Binds `addr` and starts serving on a thread of its own.
-    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<AdminHandle> {
+    pub fn bind(mut self, addr: impl ToSocketAddrs) -> io::Result<AdminHandle> {
+        if self.tokio_runtime.is_none() {
+            self.tokio_runtime = tokio::runtime::Handle::try_current().ok();
+        }
         server::start(self, addr)
     }
 }
@@ -276,6 +316,9 @@ impl fmt::Debug for AdminServer {
             .field("finished_capacity", &self.finished_capacity)
             .field("finished_max_age", &self.finished_max_age)
             .field("profile_frequency", &self.profile_frequency)
+            .field("tokio_runtime", &self.tokio_runtime.as_ref().map(|_| ".."))
+            .field("task_dump_timeout", &self.task_dump_timeout)
+            .field("task_dump_on_signal", &self.task_dump_on_signal)
             .finish_non_exhaustive()
     }
 }

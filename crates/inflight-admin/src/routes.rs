@@ -65,6 +65,7 @@ fn endpoints(config: &AdminServer) -> Vec<(&'static str, &'static str, Endpoint)
         ("/profile", read, get(handlers::profile)),
         ("/healthz", read, get(healthz)),
         ("/dump", read, get(dump)),
+        ("/debug/tasks", read, get(crate::tasks::tasks)),
         ("/openapi.json", read, get(openapi)),
         ("/debug/pprof/profile", read, get(crate::cpu::profile)),
         // The page holds no data: it needs no token, and asks each admin port for the

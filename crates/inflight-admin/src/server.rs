@@ -32,6 +32,10 @@ pub(crate) fn start(config: AdminServer, addr: impl ToSocketAddrs) -> io::Result
     let (stop, stopped) = watch::channel(false);
     let (done_tx, done) = oneshot::channel();
     let state = Arc::new(State::new(config));
+    if state.config.task_dump_on_signal {
+        let (dumps, admin) = (state.task_dumps.clone(), runtime.handle().clone());
+        inflight_core::add_dump_section(move |out| dumps.write_section(&admin, out));
+    }
     std::thread::Builder::new()
         .name("inflight-admin".into())
         .spawn(move || {

@@ -21,6 +21,7 @@ pub(crate) struct State {
     /// The table's ended requests, while this server runs.
     pub(crate) ended: Mutex<Subscription>,
     pub(crate) aggregates: Mutex<Aggregates>,
+    pub(crate) task_dumps: crate::tasks::TaskDumps,
 }
 
 /// Everything built from finished requests.
@@ -48,6 +49,10 @@ impl State {
                 #[cfg(feature = "metrics")]
                 metrics: crate::metrics::Durations::default(),
             }),
+            task_dumps: crate::tasks::TaskDumps::new(
+                config.tokio_runtime.clone(),
+                config.task_dump_timeout,
+            ),
             health: Health::default(),
             started: Instant::now(),
             config,

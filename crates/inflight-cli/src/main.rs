@@ -27,6 +27,7 @@ mod endpoints;
 mod fixtures;
 mod flame;
 mod render;
+mod tasks;
 mod top;
 mod trace;
 mod tree;
@@ -191,6 +192,14 @@ enum Command {
     Profile {
         /// The admin port (host:port).
         endpoint: String,
+    },
+    /// Where the tokio tasks of every endpoint wait: their task dumps, identical stacks
+    /// added up across endpoints, most frequent first. Needs services built with task
+    /// dumps (an endpoint without them says so, and the others are still shown).
+    Tasks {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// The outbound calls in flight at every endpoint, grouped by target host:port, the
     /// target with the most calls first.
@@ -381,6 +390,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Recent { ref endpoint } => commands::recent(&api, &one(endpoint)?).await,
         Command::Profile { ref endpoint } => commands::profile(&api, &one(endpoint)?).await,
+        Command::Tasks { json } => tasks::tasks(&api, &all()?, json).await,
         Command::Upstreams { json, oldest } => {
             let order = if oldest {
                 upstreams::Order::Oldest

@@ -33,6 +33,7 @@ mod client_body;
 mod clock;
 mod current;
 mod dump;
+mod dump_section;
 mod entry;
 mod future;
 mod grpc;
@@ -58,6 +59,7 @@ pub use current::{
     set_route, set_status,
 };
 pub use dump::Elapsed;
+pub use dump_section::add_dump_section;
 pub use future::{ClientResponseFuture, ResponseFuture};
 pub use grpc::GrpcStatus;
 pub use redact::DEFAULT_SENSITIVE_PARAMS;

@@ -118,5 +118,6 @@ fn dump_all() {
     for table in &tables {
         let _ = table.dump_text(&mut err);
     }
+    crate::dump_section::write_sections(&mut err);
     let _ = err.flush();
 }

@@ -44,6 +44,7 @@ mod elapsed;
 mod enums;
 mod reports;
 mod requests;
+mod tasks;
 mod time;
 mod trace_id;
 
@@ -57,5 +58,6 @@ pub use reports::{
 pub use requests::{
     ControlReply, ErrorBody, Origin, Request, RequestList, RequestReply, Transition,
 };
+pub use tasks::{TaskDump, TaskGroup};
 pub use time::{Timestamp, millis};
 pub use trace_id::{ParseTraceIdError, TraceId};
