@@ -11,7 +11,9 @@
 //   INFLIGHT_LINK_TRACE (a link with --trace INFLIGHT_TRACE), INFLIGHT_RUN_DIR,
 //   CHROMIUM (optional).
 
-import { check, inBrowser, looking, ok, rows, setting, waitUntil } from './harness.mjs';
+import {
+  check, inBrowser, looking, ok, problemsOf, rows, setting, waitUntil,
+} from './harness.mjs';
 
 const WEB = setting('INFLIGHT_WEB');
 const A = setting('INFLIGHT_A');
@@ -26,15 +28,7 @@ const RUN_DIR = setting('INFLIGHT_RUN_DIR');
 async function run(context) {
   const page = context.pages()[0] || await context.newPage();
   looking(page);
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('dialog', (dialog) => {
-    problems.push(`unexpected browser dialog: ${dialog.message()}`);
-    dialog.dismiss();
-  });
+  const problems = problemsOf(page);
 
   const response = await page.goto(`${WEB}/`);
   check(response.ok(), `GET ${WEB}/ answered ${response.status()}`);

@@ -77,6 +77,23 @@ export function rows(page) {
   })));
 }
 
+/**
+ * The page's errors, console errors and browser dialogs, collected as they happen: a
+ * script checks at its end that there were none.
+ */
+export function problemsOf(page) {
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('dialog', (dialog) => {
+    problems.push(`unexpected browser dialog: ${dialog.message()}`);
+    dialog.dismiss();
+  });
+  return problems;
+}
+
 /** The page under test, for a screenshot when a check fails. */
 let current = null;
 

@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  WAIT_MS, check, inBrowser, looking, ok, rows, setting, waitUntil,
+  WAIT_MS, check, inBrowser, looking, ok, problemsOf, rows, setting, waitUntil,
 } from './harness.mjs';
 
 const PAGE = setting('INFLIGHT_PAGE');
@@ -291,25 +291,11 @@ async function run(context) {
   ok('no script errors, no blocked loads');
 }
 
-/** Script errors, console errors and dialogs of `page`, collected. */
-function watch(page) {
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('dialog', (dialog) => {
-    problems.push(`unexpected browser dialog: ${dialog.message()}`);
-    dialog.dismiss();
-  });
-  return problems;
-}
-
 /** The tree and the trace view over the chain of three services. */
 async function chained(context) {
   const page = await context.newPage();
   looking(page);
-  const problems = watch(page);
+  const problems = problemsOf(page);
   await page.goto(CHAIN_PAGE);
   // Each held call is in flight at every hop: front in and out, middle in and out, back in.
   const chains = await waitUntil('both chains at all three services', async () => {

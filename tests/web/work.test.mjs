@@ -4,7 +4,9 @@
 // counts it, and the filter finds it by direction.
 // Environment: INFLIGHT_PAGE, INFLIGHT_WORK_NAME, INFLIGHT_RUN_DIR, CHROMIUM (optional).
 
-import { check, inBrowser, looking, ok, rows, setting, waitUntil } from './harness.mjs';
+import {
+  check, inBrowser, looking, ok, problemsOf, rows, setting, waitUntil,
+} from './harness.mjs';
 
 const PAGE = setting('INFLIGHT_PAGE');
 const NAME = setting('INFLIGHT_WORK_NAME');
@@ -13,11 +15,7 @@ const RUN_DIR = setting('INFLIGHT_RUN_DIR');
 await inBrowser({ runDir: RUN_DIR, timeoutMs: 90_000 }, async (context) => {
   const page = await context.newPage();
   looking(page);
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = problemsOf(page);
   await page.goto(PAGE);
 
   const [work, call] = await waitUntil('the work and its call', async () => {

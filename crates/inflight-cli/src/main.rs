@@ -20,6 +20,8 @@ macro_rules! outln {
     };
 }
 
+mod args;
+use args::{DirectionArg, concurrency, duration, trace_id};
 mod client;
 mod commands;
 mod endpoints;
@@ -37,7 +39,7 @@ mod web;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use inflight_wire::TraceId;
 
 use crate::client::Api;
@@ -227,43 +229,6 @@ enum Command {
     /// A CPU profile of one service (its admin port's /debug/pprof/profile): a flame
     /// graph, folded stacks or pprof protobuf. The service needs the `pprof` feature.
     Flame(flame::FlameArgs),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum DirectionArg {
-    #[value(alias = "inbound")]
-    In,
-    #[value(alias = "outbound")]
-    Out,
-    Work,
-}
-
-impl DirectionArg {
-    /// The value of the admin API's `direction` parameter.
-    fn as_query(self) -> &'static str {
-        match self {
-            DirectionArg::In => "inbound",
-            DirectionArg::Out => "outbound",
-            DirectionArg::Work => "work",
-        }
-    }
-}
-
-fn trace_id(text: &str) -> Result<TraceId, String> {
-    text.parse()
-        .map_err(|_| format!("a trace id is 32 hex digits, not all zero; not {text:?}"))
-}
-
-fn duration(text: &str) -> Result<Duration, String> {
-    inflight_wire::parse_duration(text).map_err(|e| e.to_string())
-}
-
-fn concurrency(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(error) => Err(error.to_string()),
-    }
 }
 
 /// What went wrong, and which exit code it gets.

@@ -43,7 +43,7 @@ pub(crate) struct LinkArgs {
     #[arg(long, value_name = "URL")]
     base: Option<String>,
     /// Open the trace view of this trace (32 hex digits).
-    #[arg(long, value_parser = crate::trace_id, value_name = "TRACE_ID", conflicts_with = "tab")]
+    #[arg(long, value_parser = crate::args::trace_id, value_name = "TRACE_ID", conflicts_with = "tab")]
     trace: Option<TraceId>,
     /// Open with this filter text.
     #[arg(long, value_name = "TEXT")]

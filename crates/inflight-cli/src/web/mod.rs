@@ -49,7 +49,7 @@ pub(crate) struct WebArgs {
     kill_token: Option<String>,
     /// How often to ask --prometheus, --http-sd or --file-sd again; a reload of the page
     /// shows the endpoints found.
-    #[arg(long, default_value = "30s", value_parser = crate::duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = crate::args::duration, value_name = "DURATION")]
     rediscover: Duration,
 }
 

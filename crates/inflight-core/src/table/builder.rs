@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::id::MAX_SHARDS;
-use super::{Shared, Table, TableInner, take_shard};
+use super::{Shared, Table, TableInner, shard};
 use crate::clock;
 use crate::redact::Redaction;
 use crate::sync::{Arc, AtomicUsize, Mutex};
@@ -90,7 +90,7 @@ impl TableBuilder {
         };
         Table {
             inner: Arc::new(TableInner {
-                shards: (0..shards).map(|_| take_shard()).collect(),
+                shards: (0..shards).map(|_| shard::take()).collect(),
                 shared,
                 subscribers: Mutex::new(()),
                 subscriptions: AtomicUsize::new(0),

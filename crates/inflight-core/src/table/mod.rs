@@ -76,37 +76,9 @@ pub(crate) struct Shared {
     pub(crate) redaction: Redaction,
 }
 
-/// Shards of dropped tables, emptied, for the next tables.
-#[cfg(not(loom))]
-static SPARE_SHARDS: std::sync::Mutex<Vec<&'static Shard>> = std::sync::Mutex::new(Vec::new());
-
-/// An empty shard: a spare one, or a new one that is never freed.
-#[cfg(not(loom))]
-fn take_shard() -> &'static Shard {
-    let spare = SPARE_SHARDS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .pop();
-    spare.unwrap_or_else(|| Box::leak(Box::new(Shard::new())))
-}
-
-/// Under `loom` a shard's locks and atomics belong to one explored execution, so no
-/// shard outlives its table's execution in a pool: each table gets new ones.
-#[cfg(loom)]
-fn take_shard() -> &'static Shard {
-    Box::leak(Box::new(Shard::new()))
-}
-
 impl Drop for TableInner {
     fn drop(&mut self) {
-        for shard in self.shards.iter() {
-            shard.reset();
-        }
-        #[cfg(not(loom))]
-        SPARE_SHARDS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend(self.shards.iter().copied());
+        shard::give_back(&self.shards);
     }
 }
 

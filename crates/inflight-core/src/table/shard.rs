@@ -75,3 +75,36 @@ impl Shard {
         counts.finished_dropped.store(0, Ordering::Relaxed);
     }
 }
+
+/// Shards of dropped tables, emptied, for the next tables.
+#[cfg(not(loom))]
+static SPARE_SHARDS: std::sync::Mutex<Vec<&'static Shard>> = std::sync::Mutex::new(Vec::new());
+
+/// An empty shard: a spare one, or a new one that is never freed.
+#[cfg(not(loom))]
+pub(super) fn take() -> &'static Shard {
+    let spare = SPARE_SHARDS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .pop();
+    spare.unwrap_or_else(|| Box::leak(Box::new(Shard::new())))
+}
+
+/// Under `loom` a shard's locks and atomics belong to one explored execution, so no
+/// shard outlives its table's execution in a pool: each table gets new ones.
+#[cfg(loom)]
+pub(super) fn take() -> &'static Shard {
+    Box::leak(Box::new(Shard::new()))
+}
+
+/// Empties the shards of a dropped table and keeps them for the next tables.
+pub(super) fn give_back(shards: &[&'static Shard]) {
+    for shard in shards {
+        shard.reset();
+    }
+    #[cfg(not(loom))]
+    SPARE_SHARDS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .extend(shards.iter().copied());
+}
