@@ -34,6 +34,7 @@ mod clock;
 mod current;
 mod dump;
 mod dump_section;
+mod ended;
 mod entry;
 mod future;
 mod grpc;
@@ -60,6 +61,10 @@ pub use current::{
 };
 pub use dump::Elapsed;
 pub use dump_section::add_dump_section;
+pub use ended::{
+    DURATION_BUCKETS, EndedStats, FamilyName, Kept, KeptRequest, SeriesStats, bucket_lower_bound,
+    bucket_upper_bound,
+};
 pub use future::{ClientResponseFuture, ResponseFuture};
 pub use grpc::GrpcStatus;
 pub use redact::DEFAULT_SENSITIVE_PARAMS;

@@ -20,7 +20,7 @@ use crate::grpc::GrpcStatus;
 use crate::snapshot::Direction;
 use crate::status::StatusText;
 use crate::sync::Ordering::Relaxed;
-use crate::sync::{AtomicU8, AtomicU16, AtomicU64, Mutex, MutexGuard, SetUnshared};
+use crate::sync::{AtomicU8, AtomicU16, AtomicU64, Mutex, MutexGuard};
 use crate::trace::TraceContext;
 
 mod control;
@@ -30,6 +30,7 @@ mod view;
 
 use start::initial_detail;
 pub(crate) use start::{Start, Target};
+pub(crate) use uri::method_of_code;
 use uri::{MethodCode, UriText};
 pub(crate) use view::{Line, View};
 
@@ -39,6 +40,10 @@ pub(crate) const MAX_ATTRIBUTES: usize = 32;
 /// `head_at` of a response head whose time was not read (see `response_head_untimed`).
 /// The clock never reads 1 (the anchor is taken well before any request).
 const HEAD_UNTIMED: Nanos = 1;
+
+/// A `control` bit beside the operator's (see `control.rs`): the handler named the
+/// route, so reading it needs the detail's lock.
+const ROUTE_SET: u8 = 0x80;
 
 const BODY_NONE: u8 = 0;
 const BODY_WAITING: u8 = 1;
@@ -146,49 +151,6 @@ impl Entry {
         }
     }
 
-    /// Makes a spare entry (of an ended request, referred to by nothing else) the entry of
-    /// a new request, field by field, without building a whole new one and copying it.
-    #[inline]
-    pub(crate) fn reset(&mut self, start: Start<'_>, now: Nanos) {
-        let method = MethodCode::of(start.method);
-        self.id.set_unshared(0);
-        self.parent = start.parent;
-        self.trace = start.trace;
-        self.start = now;
-        self.direction = start.direction;
-        self.version = start.version;
-        self.method = method;
-        self.grpc = start.grpc;
-        self.history_limit = start.history_limit;
-        self.peer = start.peer.map(|addr| (addr.ip(), addr.port()));
-        self.uri.assign_target(start.target);
-        #[cfg(feature = "axum")]
-        {
-            self.matched_path = start.matched_path;
-        }
-        self.request_bytes = start.request_bytes;
-        self.response_bytes.set_unshared(0);
-        self.head_at.set_unshared(0);
-        self.last_frame_at.set_unshared(0);
-        self.response_status.set_unshared(0);
-        self.body.set_unshared(BODY_NONE);
-        self.control.set_unshared(0);
-        let waker = self
-            .waker
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if waker.is_some() {
-            *waker = None;
-        }
-        let detail = self
-            .detail
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if detail.is_some() || method == MethodCode::Other || start.timeout.is_some() {
-            *detail = initial_detail(start.method, method, start.timeout, now);
-        }
-    }
-
     /// The request's id (0 until the table placed it).
     #[inline]
     pub(crate) fn id(&self) -> u64 {
@@ -200,15 +162,6 @@ impl Entry {
     #[inline]
     pub(crate) fn set_id(&self, id: u64) {
         self.id.store(id, Relaxed);
-    }
-
-    /// Drops what only some requests need (history, attributes, statuses), so a spare
-    /// entry waiting to be reused holds no more than its own size.
-    pub(crate) fn forget_detail(&mut self) {
-        *self
-            .detail
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 
     /// When the response head came out: 0 if it has not, `now` if it has but its time
@@ -298,6 +251,8 @@ impl Entry {
 
     pub(crate) fn set_route(&self, route: Cow<'static, str>) {
         self.detail().get_or_insert_with(Box::default).route = Some(route);
+        // Rare (a handler naming its route), so a locked instruction is fine here.
+        self.control.fetch_or(ROUTE_SET, Relaxed);
     }
 
     /// An outbound call made while serving this request has started.

@@ -19,6 +19,31 @@ pub(super) enum MethodCode {
     Other,
 }
 
+/// The method of a [`MethodCode`] number: the standard ones by name, `WORK` for work,
+/// `_OTHER` for any other method (OpenTelemetry's name for methods outside the standard
+/// set), which keeps the methods an outsider can make up to one.
+pub(crate) fn method_of_code(code: u8, direction: crate::snapshot::Direction) -> Method {
+    if direction == crate::snapshot::Direction::Work {
+        return super::view::work_method();
+    }
+    let known = [
+        MethodCode::Get,
+        MethodCode::Post,
+        MethodCode::Put,
+        MethodCode::Delete,
+        MethodCode::Head,
+        MethodCode::Options,
+        MethodCode::Patch,
+        MethodCode::Trace,
+        MethodCode::Connect,
+    ];
+    known
+        .iter()
+        .find(|method| **method as u8 == code)
+        .and_then(|method| method.standard())
+        .unwrap_or_else(|| Method::from_bytes(b"_OTHER").unwrap_or(Method::GET))
+}
+
 impl MethodCode {
     #[inline]
     pub(super) fn of(method: &Method) -> MethodCode {
@@ -66,37 +91,6 @@ pub(super) enum UriText {
 }
 
 impl UriText {
-    /// Stores `uri` here, reusing the inline buffer where it can.
-    #[inline]
-    pub(super) fn assign(&mut self, uri: &Uri) {
-        if uri.authority().is_none() {
-            let tail = uri
-                .path_and_query()
-                .map_or_else(|| uri.path(), |pq| pq.as_str());
-            if let (true, UriText::Inline { len, bytes }) = (tail.len() <= INLINE_URI, &mut *self) {
-                bytes[..tail.len()].copy_from_slice(tail.as_bytes());
-                *len = tail.len() as u8;
-                return;
-            }
-        }
-        *self = UriText::of(uri);
-    }
-
-    /// Stores `target` here, reusing the inline buffer where it can.
-    #[inline]
-    pub(super) fn assign_target(&mut self, target: Target<'_>) {
-        match target {
-            Target::Uri(uri) => self.assign(uri),
-            Target::Name(name) => match &mut *self {
-                UriText::Inline { len, bytes } if name.len() <= INLINE_URI => {
-                    bytes[..name.len()].copy_from_slice(name.as_bytes());
-                    *len = name.len() as u8;
-                }
-                _ => *self = UriText::from_str(name),
-            },
-        }
-    }
-
     #[inline]
     pub(super) fn of_target(target: Target<'_>) -> UriText {
         match target {

@@ -222,9 +222,11 @@ impl Entry {
 
     /// Calls `f` with the route, without copying it.
     pub(crate) fn with_route<R>(&self, f: impl FnOnce(Option<&str>) -> R) -> R {
-        let guard = self.detail();
-        if let Some(route) = guard.as_ref().and_then(|d| d.route.as_deref()) {
-            return f(Some(route));
+        if self.control.load(Relaxed) & super::ROUTE_SET != 0 {
+            let guard = self.detail();
+            if let Some(route) = guard.as_ref().and_then(|d| d.route.as_deref()) {
+                return f(Some(route));
+            }
         }
         #[cfg(feature = "axum")]
         if let Some(path) = &self.matched_path {
@@ -255,6 +257,43 @@ impl Entry {
             0 => None,
             code => StatusCode::from_u16(code).ok(),
         }
+    }
+
+    /// The method as a number (see [`method_of_code`](super::method_of_code)) and the
+    /// response status (0 before the response head): what a series of ended requests
+    /// is named by.
+    #[inline]
+    pub(crate) fn method_and_status_codes(&self) -> (u8, u16) {
+        (self.method as u8, self.response_status.load(Relaxed))
+    }
+
+    /// The path of the target, without its query (which may hold secrets).
+    pub(crate) fn path(&self) -> &str {
+        let raw = self.raw_uri();
+        // Origin form, what servers see: no scheme or authority to skip.
+        let after_authority = if raw.starts_with('/') {
+            raw
+        } else {
+            match raw.split_once("://") {
+                Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
+                None => raw,
+            }
+        };
+        after_authority
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(after_authority)
+    }
+
+    /// `host:port` of an outbound call's target (without any userinfo), if it has one.
+    pub(crate) fn authority(&self) -> Option<&str> {
+        let raw = self.raw_uri();
+        let rest = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let host = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        (!host.is_empty()).then_some(host)
     }
 
     /// The target as received or sent, not redacted.
@@ -373,7 +412,7 @@ impl View<'_> {
 /// The method work is listed with: it has none, and `WORK` reads as what it is in every
 /// column made for methods. A short extension method is stored inline, so this does not
 /// allocate.
-fn work_method() -> Method {
+pub(crate) fn work_method() -> Method {
     Method::from_bytes(b"WORK").unwrap_or(Method::GET)
 }
 

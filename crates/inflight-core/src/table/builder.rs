@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use super::id::MAX_SHARDS;
-use super::{Shared, Table, TableInner, shard};
+use super::shard::Shard;
+use super::{Shared, Table, TableInner};
 use crate::clock;
+use crate::ended::{KeepSettings, Rate, Recorder};
 use crate::redact::Redaction;
 use crate::sync::{Arc, AtomicUsize, Mutex};
 
@@ -31,6 +33,7 @@ pub struct TableBuilder {
     not_reading_after: Duration,
     shards: Option<usize>,
     redaction: Redaction,
+    keep: KeepSettings,
 }
 
 impl Default for TableBuilder {
@@ -40,6 +43,7 @@ impl Default for TableBuilder {
             not_reading_after: Duration::from_secs(1),
             shards: None,
             redaction: Redaction::default(),
+            keep: KeepSettings::default(),
         }
     }
 }
@@ -75,6 +79,51 @@ impl TableBuilder {
         self
     }
 
+    /// How many ended requests the table keeps as records at most (default 16,384, 128
+    /// bytes each: 2 MiB), spread over its shards. See [`Table::kept`].
+    pub fn kept_records(mut self, records: usize) -> Self {
+        self.keep.records = records;
+        self
+    }
+
+    /// How long a kept record is shown (default 5 minutes); older ones are skipped when
+    /// read, and written over as new ones come.
+    pub fn keep_for(mut self, age: Duration) -> Self {
+        self.keep.keep_for = age;
+        self
+    }
+
+    /// How many bytes the whole copies of failed, terminated and dropped-early requests
+    /// (with their status history) may take (default 4 MiB); the oldest go first.
+    pub fn kept_detail_bytes(mut self, bytes: usize) -> Self {
+        self.keep.detail_bytes = bytes;
+        self
+    }
+
+    /// Keeps every completed request up to this many a second (default 2,000), and above
+    /// that a sample of them at this rate, chosen by trace id so that every service of a
+    /// trace keeps it or none does. Failed, terminated, dropped-early and slow requests
+    /// are kept whatever the rate.
+    pub fn keep_rate(mut self, per_second: u32) -> Self {
+        self.keep.rate = Rate::Adaptive(u64::from(per_second));
+        self
+    }
+
+    /// Keeps this fraction of completed requests, whatever the rate (chosen by trace id,
+    /// as [`keep_rate`](TableBuilder::keep_rate) does). Services that sample at the same
+    /// fraction keep exactly the same traces.
+    pub fn keep_fraction(mut self, fraction: f64) -> Self {
+        self.keep.rate = Rate::Fixed(fraction.clamp(0.0, 1.0));
+        self
+    }
+
+    /// A completed request is kept as slow when it is slower than its family's 99th
+    /// percentile and at least this (default 1 ms).
+    pub fn slow_at_least(mut self, floor: Duration) -> Self {
+        self.keep.slow_floor = floor;
+        self
+    }
+
     /// The table.
     pub fn build(self) -> Table {
         clock::init();
@@ -83,14 +132,17 @@ impl TableBuilder {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(8, |n| n.get() * 4))
             .clamp(MIN_SHARDS, MAX_SHARDS)
             .next_power_of_two();
-        let shared = Shared {
+        let shared = std::sync::Arc::new(Shared {
             history_limit: self.history_limit,
             not_reading_after: u64::try_from(self.not_reading_after.as_nanos()).unwrap_or(u64::MAX),
             redaction: self.redaction,
-        };
+            recorder: Recorder::new(self.keep, shards),
+        });
         Table {
             inner: Arc::new(TableInner {
-                shards: (0..shards).map(|_| shard::take()).collect(),
+                shards: (0..shards)
+                    .map(|index| Shard::new(index, shared.clone()))
+                    .collect(),
                 shared,
                 subscribers: Mutex::new(()),
                 subscriptions: AtomicUsize::new(0),

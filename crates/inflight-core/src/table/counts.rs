@@ -7,12 +7,14 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 /// Counts kept as requests come and go, so nobody has to count the table.
 #[derive(Default)]
 pub(crate) struct Counts {
-    /// Requests in flight, inbound, outbound, work.
-    pub(crate) in_flight: [AtomicUsize; 3],
+    /// Requests in flight, per direction.
+    pub(crate) in_flight: [AtomicUsize; Direction::ALL.len()],
     /// Started, completed, failed, body failed, dropped early, terminated; per direction.
-    pub(crate) totals: [[AtomicU64; 6]; 3],
+    pub(crate) totals: [[AtomicU64; 6]; Direction::ALL.len()],
     /// Ended requests the finished queue had no room for.
     pub(crate) finished_dropped: AtomicU64,
+    /// Ended requests kept as records.
+    pub(crate) kept: AtomicU64,
 }
 
 /// Only the lock holder writes, so a load and a store do (no locked instruction).

@@ -75,6 +75,26 @@ pub enum Ending {
 }
 
 impl Ending {
+    /// Every way a request ends.
+    pub const ALL: [Ending; 5] = [
+        Ending::Completed,
+        Ending::Failed,
+        Ending::BodyFailed,
+        Ending::DroppedEarly,
+        Ending::Terminated,
+    ];
+
+    /// The ending of a number written by `ending as u8`.
+    pub(crate) fn from_code(code: u8) -> Ending {
+        match code {
+            0 => Ending::Completed,
+            1 => Ending::Failed,
+            2 => Ending::BodyFailed,
+            3 => Ending::DroppedEarly,
+            _ => Ending::Terminated,
+        }
+    }
+
     /// `completed`, `failed`, `body_failed`, `dropped_early` or `terminated`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -2,9 +2,12 @@
 //!
 //! - `id`: what a request id says about where the request lives.
 //! - `shard`: a plain mutex over the slots, and the counts beside it.
-//! - `slots`: pages of slots, free slots in order, the queue of ended requests.
+//! - `slots`: pages of slots, free slots in order, the queue of ended requests, the ring
+//!   of kept records.
 //! - `counts`: requests in flight and how they ended, kept as they come and go.
-//! - `tracked`: a request's hold on its slot, and spare entries for reuse.
+//! - `tracked`: a request's hold on its slot, what it leaves when it ends, and spare
+//!   entries for reuse.
+//! - `kept`: reading what ended requests left (see `crate::ended`).
 //! - `finished`: how requests end, and the totals.
 //! - `subscription`: the stream of ended requests, read in place.
 //! - `control`: terminate and cancel by id.
@@ -20,6 +23,7 @@ mod control;
 mod counts;
 mod finished;
 mod id;
+mod kept;
 mod shard;
 mod slots;
 mod subscription;
@@ -32,6 +36,7 @@ pub(crate) use tracked::Tracked;
 
 use crate::clock::{self, Nanos};
 use crate::current::RequestHandle;
+use crate::ended::Recorder;
 use crate::entry::{Entry, Start, View};
 use crate::redact::Redaction;
 use crate::snapshot::{Direction, EntrySnapshot, Snapshot};
@@ -60,26 +65,20 @@ pub struct Table {
 }
 
 struct TableInner {
-    /// Shards live for the whole process and go back to a pool when their table is
-    /// dropped, so a request holds `&'static Shard` instead of a counted reference.
-    shards: Box<[&'static Shard]>,
-    shared: Shared,
+    /// The table owns its shards; each request holds a counted reference to its own.
+    shards: Box<[Arc<Shard>]>,
+    shared: std::sync::Arc<Shared>,
     /// Serializes opening and closing subscriptions.
     subscribers: Mutex<()>,
     subscriptions: AtomicUsize,
 }
 
-/// Settings every shard sees.
+/// Settings every shard sees, and the record of ended requests.
 pub(crate) struct Shared {
     pub(crate) history_limit: u16,
     pub(crate) not_reading_after: Nanos,
     pub(crate) redaction: Redaction,
-}
-
-impl Drop for TableInner {
-    fn drop(&mut self) {
-        shard::give_back(&self.shards);
-    }
+    pub(crate) recorder: Recorder,
 }
 
 impl Table {
@@ -117,11 +116,11 @@ impl Table {
         };
         let mut exhausted = 0;
         loop {
-            let shard = shards[index];
+            let shard = &shards[index];
             match slots.insert(index, &mut entry, &shard.counts) {
                 Ok(place) => {
                     drop(slots);
-                    return Tracked::new(shard, place.id(), entry);
+                    return Tracked::new(shard.clone(), place.id(), entry);
                 }
                 Err(Full::NeedPage { number, generation }) => {
                     drop(slots);
@@ -147,7 +146,7 @@ impl Table {
     }
 
     #[cold]
-    fn lock_other_shard(&self, home: usize) -> (usize, MutexGuard<'static, Slots>) {
+    fn lock_other_shard(&self, home: usize) -> (usize, MutexGuard<'_, Slots>) {
         let shards = &self.inner.shards;
         let mask = shards.len() - 1;
         for step in 1..shards.len() {

@@ -1,37 +1,58 @@
 //! One shard of the table: slots in pages behind a plain mutex, counts in atomics beside
-//! it.
+//! it, and what its requests leave when they end.
 //!
 //! A request takes the lock twice (to take a slot, and to give it back) and allocates
-//! nothing while holding it: pages are allocated before the lock is taken again, the
-//! queue of ended requests and the spare entries have their room reserved by the
-//! subscription that wants them, and whatever must be freed is carried out of the lock
-//! first. Readers (snapshots, the dump) hold it for one chunk of slots at a time.
+//! nothing while holding it: pages and the ring of kept records are made before the lock
+//! is taken again, the queue of ended requests has its room reserved by the subscription
+//! that wants it, and whatever must be freed is carried out of the lock first. Readers
+//! (snapshots, the dump, reports) hold it for one chunk of slots or records at a time.
+//!
+//! A table owns its shards; a request holds a counted reference to its shard, so a shard
+//! outlives its table until the last of its requests has ended.
 
+use std::sync::Mutex as StdMutex;
+
+use super::Shared;
 use super::counts::Counts;
 use super::slots::Slots;
-use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
+use crate::ended::Details;
+use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
 
 /// Cache-line aligned so shards do not share lines.
 #[repr(align(128))]
 pub(crate) struct Shard {
     slots: Mutex<Slots>,
+    /// Its place in the table, which names the stripe of counts it writes.
+    pub(crate) index: usize,
     /// Whether ended requests go to the finished queue (a subscription is open). Only a
     /// hint that the end time is worth reading: the queue's room, reserved and taken back
     /// under the lock, decides whether a request is queued, so nothing is read through
     /// this flag and Relaxed loads do.
     pub(crate) collecting: AtomicBool,
+    /// Whether the ring of kept records is made (a hint, like `collecting`).
+    pub(crate) ring_made: AtomicBool,
     /// Written under the lock (a load and a store), read without it: in-flight counts are
-    /// gauges, read Relaxed; totals are ordered (see [`bump`]).
+    /// gauges, read Relaxed; totals are ordered (see `counts::bump`).
     pub(crate) counts: Counts,
+    /// The table's settings, numbering and sampling of ended requests.
+    pub(crate) shared: std::sync::Arc<Shared>,
+    /// The whole of the failed, terminated and dropped-early requests that ended here.
+    /// Its own lock: only those requests and readers take it.
+    pub(crate) details: StdMutex<Details>,
 }
 
 impl Shard {
-    pub(crate) fn new() -> Shard {
-        Shard {
+    pub(crate) fn new(index: usize, shared: std::sync::Arc<Shared>) -> Arc<Shard> {
+        let budget = shared.recorder.detail_budget();
+        Arc::new(Shard {
             slots: Mutex::new(Slots::new()),
+            index,
             collecting: AtomicBool::new(false),
+            ring_made: AtomicBool::new(false),
             counts: Counts::default(),
-        }
+            shared,
+            details: StdMutex::new(Details::new(budget)),
+        })
     }
 
     #[inline]
@@ -51,60 +72,9 @@ impl Shard {
         }
     }
 
-    /// Empties the shard of a dropped table for the next table; a request of the dropped
-    /// table that ends later finds its slot's generation moved on and leaves it alone.
-    pub(crate) fn reset(&self) {
-        self.collecting.store(false, Ordering::Relaxed);
-        let (entries, finished, spares) = {
-            let mut slots = self.lock();
-            let entries = slots.clear();
-            (
-                entries,
-                std::mem::take(&mut slots.finished),
-                std::mem::take(&mut slots.spares),
-            )
-        };
-        drop((entries, finished, spares));
-        let counts = &self.counts;
-        for d in 0..2 {
-            counts.in_flight[d].store(0, Ordering::Relaxed);
-            for total in &counts.totals[d] {
-                total.store(0, Ordering::Relaxed);
-            }
-        }
-        counts.finished_dropped.store(0, Ordering::Relaxed);
+    pub(crate) fn details(&self) -> std::sync::MutexGuard<'_, Details> {
+        self.details
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// Shards of dropped tables, emptied, for the next tables.
-#[cfg(not(loom))]
-static SPARE_SHARDS: std::sync::Mutex<Vec<&'static Shard>> = std::sync::Mutex::new(Vec::new());
-
-/// An empty shard: a spare one, or a new one that is never freed.
-#[cfg(not(loom))]
-pub(super) fn take() -> &'static Shard {
-    let spare = SPARE_SHARDS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .pop();
-    spare.unwrap_or_else(|| Box::leak(Box::new(Shard::new())))
-}
-
-/// Under `loom` a shard's locks and atomics belong to one explored execution, so no
-/// shard outlives its table's execution in a pool: each table gets new ones.
-#[cfg(loom)]
-pub(super) fn take() -> &'static Shard {
-    Box::leak(Box::new(Shard::new()))
-}
-
-/// Empties the shards of a dropped table and keeps them for the next tables.
-pub(super) fn give_back(shards: &[&'static Shard]) {
-    for shard in shards {
-        shard.reset();
-    }
-    #[cfg(not(loom))]
-    SPARE_SHARDS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .extend(shards.iter().copied());
 }

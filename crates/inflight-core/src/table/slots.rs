@@ -1,11 +1,12 @@
 //! The slots of one shard: pages of slots, free slots in first-in first-out order per
-//! page, the queue of ended requests and the spare entries. Everything here runs under
-//! the shard's lock, so nothing here allocates or frees.
+//! page, the queue of ended requests for a subscription and the ring of kept records.
+//! Everything here runs under the shard's lock, so nothing here allocates or frees.
 
 use super::counts::{Counts, bump, direction_index, step_in_flight};
 use super::finished::Ending;
 use super::id::{GENERATION_MASK, Place};
 use crate::clock::Nanos;
+use crate::ended::Ring;
 use crate::entry::Entry;
 use crate::sync::Arc;
 
@@ -26,12 +27,6 @@ const NONE: u32 = u32::MAX;
 /// than that keeps up with: about 800k requests a second per shard.
 #[cfg(not(loom))]
 pub(crate) const FINISHED_PER_SHARD: usize = 4096;
-/// Entries handed back by the subscriber, kept per shard for reuse: as many as it can
-/// take, so under load entries go round between the requests and the subscriber and are
-/// neither allocated by one thread nor freed by another. With the queue, at most about
-/// 2 MiB per shard while a subscription is open.
-#[cfg(not(loom))]
-pub(crate) const SPARES_PER_SHARD: usize = FINISHED_PER_SHARD;
 
 // Under `loom`, sizes small enough that a handful of requests fill a page, a reader lets
 // go of the lock between slots, and the queue of ended requests overflows.
@@ -41,8 +36,6 @@ const BASE: usize = 4;
 const CHUNK: usize = 2;
 #[cfg(loom)]
 pub(crate) const FINISHED_PER_SHARD: usize = 2;
-#[cfg(loom)]
-pub(crate) const SPARES_PER_SHARD: usize = 2;
 
 /// What a request that ended leaves for the subscriber.
 pub(crate) struct FinishedRaw {
@@ -61,8 +54,8 @@ pub(crate) struct Slots {
     generation_floor: [u32; MAX_PAGES],
     /// Ended requests for the subscriber; room reserved when the subscription opens.
     pub(crate) finished: Vec<FinishedRaw>,
-    /// Entries handed back by the subscriber for reuse; room reserved likewise.
-    pub(crate) spares: Vec<Arc<Entry>>,
+    /// Kept records of ended requests; made outside the lock when first needed.
+    pub(crate) ring: Option<Ring>,
 }
 
 struct Page {
@@ -98,9 +91,10 @@ pub(crate) enum Full {
 /// What [`Slots::remove`] hands back, to be dropped outside the lock.
 #[derive(Default)]
 pub(crate) struct Removed {
+    /// Whether the request was there (and is now gone).
+    pub(crate) found: bool,
     pub(crate) entry: Option<Arc<Entry>>,
     pub(crate) page: Option<Box<[Slot]>>,
-    pub(crate) spare: Option<Arc<Entry>>,
 }
 
 /// Slot index `index` lives in page `p` at `offset`.
@@ -150,7 +144,7 @@ impl Slots {
             with_free: 0,
             generation_floor: [0; MAX_PAGES],
             finished: Vec::new(),
-            spares: Vec::new(),
+            ring: None,
         }
     }
 
@@ -262,6 +256,7 @@ impl Slots {
         let emptied = page.free as usize == page.slots.len();
         self.with_free |= 1 << number;
 
+        removed.found = true;
         let d = direction_index(entry.direction);
         step_in_flight(&counts.in_flight[d], false);
         bump(&counts.totals[d][1 + ending as usize]);
@@ -280,7 +275,6 @@ impl Slots {
             }
             None => removed.entry = Some(entry),
         }
-        removed.spare = self.spares.pop();
         if emptied {
             removed.page = self.give_back_page(number);
         }
@@ -350,21 +344,6 @@ impl Slots {
             .flatten()
             .map(|page| page.slots.len())
             .sum()
-    }
-
-    /// Empties the slots (of a table being dropped); generations carry on.
-    pub(super) fn clear(&mut self) -> Vec<Arc<Entry>> {
-        let mut entries = Vec::new();
-        for page in self.pages.iter_mut().flatten() {
-            for slot in page.slots.iter_mut() {
-                if let Some(entry) = slot.entry.take() {
-                    slot.generation = (slot.generation + 1) & GENERATION_MASK;
-                    page.top_generation = page.top_generation.max(slot.generation);
-                    entries.push(entry);
-                }
-            }
-        }
-        entries
     }
 }
 

@@ -7,13 +7,13 @@ use http::{Method, StatusCode};
 
 use super::Table;
 use super::finished::{Ending, Finished};
-use super::slots::{FINISHED_PER_SHARD, FinishedRaw, SPARES_PER_SHARD};
+use super::slots::{FINISHED_PER_SHARD, FinishedRaw};
 use crate::clock::{self, Nanos};
 use crate::entry::{Entry, View};
 use crate::grpc::GrpcStatus;
 use crate::snapshot::Direction;
 use crate::status::StatusText;
-use crate::sync::{Arc, Ordering};
+use crate::sync::Ordering;
 use crate::trace::TraceContext;
 
 /// A request that ended, read in place by a [`Subscription`]: nothing is copied unless
@@ -73,31 +73,12 @@ impl FinishedRequest<'_> {
 
     /// The path of the target, without its query (which may hold secrets).
     pub fn path(&self) -> &str {
-        let raw = self.entry.raw_uri();
-        // Origin form, what servers see: no scheme or authority to skip.
-        let after_authority = if raw.starts_with('/') {
-            raw
-        } else {
-            match raw.split_once("://") {
-                Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
-                None => raw,
-            }
-        };
-        after_authority
-            .split(['?', '#'])
-            .next()
-            .unwrap_or(after_authority)
+        self.entry.path()
     }
 
     /// `host:port` of an outbound call's target (without any userinfo), if it has one.
     pub fn authority(&self) -> Option<&str> {
-        let raw = self.entry.raw_uri();
-        let rest = raw.split_once("://").map_or(raw, |(_, rest)| rest);
-        let authority = rest.split(['/', '?', '#']).next()?;
-        let host = authority
-            .rsplit_once('@')
-            .map_or(authority, |(_, host)| host);
-        (!host.is_empty()).then_some(host)
+        self.entry.authority()
     }
 
     /// The target, redacted.
@@ -181,10 +162,8 @@ pub struct Subscription {
     table: Table,
     /// Per shard: the empty queue swapped in at the next drain (room already reserved).
     queues: Vec<Vec<FinishedRaw>>,
-    /// The drained requests of every shard, with their shard, in the order they ended.
-    merged: Vec<(usize, FinishedRaw)>,
-    /// Per shard: entries to hand back for reuse.
-    returning: Vec<Vec<Arc<Entry>>>,
+    /// The drained requests of every shard, in the order they ended.
+    merged: Vec<FinishedRaw>,
 }
 
 impl Table {
@@ -199,14 +178,10 @@ impl Table {
         for shard in shards.iter() {
             // Room is reserved here, outside the lock; a shard that has it keeps it.
             let mut queue = Vec::with_capacity(FINISHED_PER_SHARD);
-            let mut spares = Vec::with_capacity(SPARES_PER_SHARD);
             {
                 let mut slots = shard.lock();
                 if slots.finished.capacity() == 0 {
                     std::mem::swap(&mut slots.finished, &mut queue);
-                }
-                if slots.spares.capacity() == 0 {
-                    std::mem::swap(&mut slots.spares, &mut spares);
                 }
             }
             shard.collecting.store(true, Ordering::Release);
@@ -219,33 +194,28 @@ impl Table {
                 .map(|_| Vec::with_capacity(FINISHED_PER_SHARD))
                 .collect(),
             merged: Vec::new(),
-            returning: shards
-                .iter()
-                .map(|_| Vec::with_capacity(SPARES_PER_SHARD))
-                .collect(),
         }
     }
 }
 
 impl Subscription {
     /// Hands `f` every request that ended since the last drain, oldest end first, and
-    /// returns how many there were. The entries are read in place, then handed back to
-    /// the table for reuse.
+    /// returns how many there were. The entries are read in place, then let go of.
     pub fn drain(&mut self, f: impl FnOnce(&[FinishedRequest<'_>])) -> usize {
         let table = &self.table;
         for (index, shard) in table.inner.shards.iter().enumerate() {
             let queue = &mut self.queues[index];
             std::mem::swap(&mut shard.lock().finished, queue);
-            self.merged.extend(queue.drain(..).map(|raw| (index, raw)));
+            self.merged.append(queue);
         }
-        self.merged.sort_unstable_by_key(|(_, raw)| raw.ended_at);
+        self.merged.sort_unstable_by_key(|raw| raw.ended_at);
         let count = self.merged.len();
         if count > 0 {
             let shared = &table.inner.shared;
             let requests: Vec<FinishedRequest<'_>> = self
                 .merged
                 .iter()
-                .map(|(_, raw)| FinishedRequest {
+                .map(|raw| FinishedRequest {
                     entry: &raw.entry,
                     ending: raw.ending,
                     ended_at: raw.ended_at,
@@ -258,25 +228,7 @@ impl Subscription {
                 .collect();
             f(&requests);
         }
-        for (index, mut raw) in self.merged.drain(..) {
-            let returning = &mut self.returning[index];
-            if returning.len() < returning.capacity()
-                && let Some(entry) = Arc::get_mut(&mut raw.entry)
-            {
-                // A spare keeps no history or attributes while it waits to be reused.
-                entry.forget_detail();
-                returning.push(raw.entry);
-            }
-        }
-        for (index, shard) in table.inner.shards.iter().enumerate() {
-            let returning = &mut self.returning[index];
-            if returning.is_empty() {
-                continue;
-            }
-            // One swap under the lock, whatever the count: the shard gets these entries
-            // and hands back the spares it did not use, which go out again next time.
-            std::mem::swap(&mut shard.lock().spares, returning);
-        }
+        self.merged.clear();
         count
     }
 
@@ -303,15 +255,9 @@ impl Drop for Subscription {
         }
         for shard in inner.shards.iter() {
             shard.collecting.store(false, Ordering::Release);
-            let (queue, spares) = {
-                let mut slots = shard.lock();
-                (
-                    std::mem::take(&mut slots.finished),
-                    std::mem::take(&mut slots.spares),
-                )
-            };
+            let queue = std::mem::take(&mut shard.lock().finished);
             // Freed outside the lock.
-            drop((queue, spares));
+            drop(queue);
         }
     }
 }

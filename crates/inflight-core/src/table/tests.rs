@@ -7,37 +7,19 @@ fn register(table: &Table) -> Tracked {
     table.register(Start::get(&uri, table.history_limit()))
 }
 
-/// A one-shard table on `shard`, which a dropped table gave back to the pool. Another test
-/// of this process may have taken it meanwhile: tables are built (and kept, so the pool
-/// does not hand the same ones back) until that test's table is dropped and it returns.
-fn table_on(shard: *const Shard) -> Table {
-    let mut others = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let table = Table::builder().shards(1).build();
-        if std::ptr::eq(table.inner.shards[0], shard) {
-            return table;
-        }
-        others.push(table);
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dropped table's shard never came back to the pool"
-        );
-        if others.len() % 64 == 0 {
-            // Let the other tables go back, and wait for the shard to do the same.
-            others.clear();
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    }
+fn register_in(table: &Table, direction: Direction) -> Tracked {
+    let uri = Uri::from_static("/a");
+    let mut start = Start::get(&uri, table.history_limit());
+    start.direction = direction;
+    table.register(start)
 }
 
 #[test]
 fn a_request_outliving_its_table_leaves_the_next_table_alone() {
     let old = Table::builder().shards(1).build();
-    let shard: *const Shard = old.inner.shards[0];
     let stale = register(&old);
     drop(old);
-    let table = table_on(shard);
+    let table = Table::builder().shards(1).build();
     let live = register(&table);
     assert_eq!(table.len(), 1);
     drop(stale);
@@ -46,6 +28,32 @@ fn a_request_outliving_its_table_leaves_the_next_table_alone() {
     drop(live);
     assert_eq!(table.len(), 0);
     assert_eq!(table.totals().dropped_early, 1);
+}
+
+#[test]
+fn a_new_table_counts_nothing_of_a_dropped_one_in_any_direction() {
+    for _ in 0..8 {
+        let old = Table::builder().shards(1).build();
+        let held: Vec<Tracked> = Direction::ALL
+            .iter()
+            .map(|direction| register_in(&old, *direction))
+            .collect();
+        for direction in Direction::ALL {
+            register_in(&old, direction).finish(Ending::Completed);
+        }
+        drop(old);
+        let table = Table::builder().shards(1).build();
+        for direction in Direction::ALL {
+            assert_eq!(table.count(direction), 0, "{direction} in flight");
+            assert_eq!(
+                table.totals_of(direction),
+                Totals::default(),
+                "{direction} totals"
+            );
+        }
+        drop(held);
+        assert_eq!(table.totals(), Totals::default());
+    }
 }
 
 #[test]

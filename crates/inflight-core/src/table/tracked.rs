@@ -1,13 +1,15 @@
-//! A request's hold on its place in the table, and the entries of ended requests kept
-//! for the next ones.
+//! A request's hold on its place in the table, what it leaves when it ends, and the
+//! entries of ended requests kept for the next ones.
 
 use std::cell::RefCell;
 
+use super::counts::bump;
 use super::finished::Ending;
 use super::id::Place;
 use super::shard::Shard;
 use crate::clock::{self, Nanos};
-use crate::entry::{Entry, Start};
+use crate::ended::Ring;
+use crate::entry::{Entry, Start, View};
 use crate::sync::{Arc, Ordering};
 
 /// A request's place in the table, held by the layer's future and then by the response
@@ -15,7 +17,7 @@ use crate::sync::{Arc, Ordering};
 /// [`finish`](Tracked::finish) when they know how it ended.
 pub(crate) struct Tracked {
     /// `None` for a request the table had no room for (it is not tracked).
-    shard: Option<&'static Shard>,
+    shard: Option<Arc<Shard>>,
     id: u64,
     /// The entry; moved into the thread-local "current request" while the request's own
     /// future or body is polled (see `current::enter`).
@@ -25,7 +27,7 @@ pub(crate) struct Tracked {
 }
 
 impl Tracked {
-    pub(crate) fn new(shard: &'static Shard, id: u64, entry: Arc<Entry>) -> Tracked {
+    pub(crate) fn new(shard: Arc<Shard>, id: u64, entry: Arc<Entry>) -> Tracked {
         Tracked {
             shard: Some(shard),
             id,
@@ -63,21 +65,66 @@ impl Tracked {
         let Some(place) = Place::of(self.id) else {
             return;
         };
-        // The end time only matters to a subscriber and to a parent request: one reading
-        // for both, none for neither.
+        let now = clock::now();
+        let shared = &*shard.shared;
+        let recorder = &shared.recorder;
+        // Everything the end leaves is made here, before the lock: the series' numbers,
+        // and for a kept request its record (and whole copy, if it did not complete).
+        let leaving = self.entry.as_deref().map(|entry| {
+            let view = View {
+                now,
+                not_reading_after: shared.not_reading_after,
+                sensitive: &shared.redaction,
+            };
+            recorder.leaving(entry, &view, ending, now)
+        });
+        let ring = match &leaving {
+            Some(leaving)
+                if leaving.record.is_some() && !shard.ring_made.load(Ordering::Relaxed) =>
+            {
+                Some(Ring::new(recorder.ring_capacity()))
+            }
+            _ => None,
+        };
         let collecting = shard.collecting.load(Ordering::Relaxed);
-        let now = (collecting || self.parent.is_some()).then(clock::now);
-        let ended_at: Option<Nanos> = now.filter(|_| collecting);
-        let removed = shard.lock().remove(place, ending, ended_at, &shard.counts);
-        if let (Some(parent), Some(now)) = (self.parent.take(), now) {
+        let ended_at: Option<Nanos> = collecting.then_some(now);
+        let (removed, unused_ring) = {
+            let mut slots = shard.lock();
+            let removed = slots.remove(place, ending, ended_at, &shard.counts);
+            let mut unused_ring = None;
+            if removed.found
+                && let Some(leaving) = &leaving
+            {
+                leaving.series.observe(shard.index, leaving.nanos);
+                if let Some(record) = leaving.record {
+                    if slots.ring.is_none() {
+                        slots.ring = ring;
+                        shard.ring_made.store(true, Ordering::Relaxed);
+                    } else {
+                        unused_ring = ring;
+                    }
+                    if let Some(ring) = slots.ring.as_mut() {
+                        ring.push(record);
+                        bump(&shard.counts.kept);
+                    }
+                }
+            }
+            (removed, unused_ring)
+        };
+        if let Some(parent) = self.parent.take() {
             parent.child_finished(self.id, now);
         }
         // Whatever the lock handed back is freed or kept here, outside it.
-        if let Some(spare) = removed.spare {
-            recycle(spare);
-        }
+        drop(unused_ring);
         drop(removed.entry);
         drop(removed.page);
+        if removed.found
+            && let Some(detail) = leaving.and_then(|leaving| leaving.detail)
+        {
+            let evicted = shard.details().push(self.id, detail);
+            drop(evicted);
+        }
+        recorder.tick(now);
         if let Some(entry) = self.entry.take() {
             recycle(entry);
         }
@@ -106,7 +153,8 @@ loom::thread_local! {
     static SPARE_ENTRIES: RefCell<Vec<Arc<Entry>>> = RefCell::new(Vec::new());
 }
 
-/// An entry for a new request: a spare one of this thread, or a new allocation.
+/// An entry for a new request: a spare one of this thread, or a new allocation. The
+/// entry is always made by [`Entry::new`], the one place that lists its fields.
 #[inline]
 pub(crate) fn new_entry(start: Start<'_>, now: Nanos) -> Arc<Entry> {
     let spare = SPARE_ENTRIES
@@ -121,7 +169,7 @@ pub(crate) fn new_entry(start: Start<'_>, now: Nanos) -> Arc<Entry> {
     if let Some(mut entry) = spare
         && let Some(unique) = Arc::get_mut(&mut entry)
     {
-        unique.reset(start, now);
+        *unique = Entry::new(start, now);
         return entry;
     }
     Arc::new(Entry::new(start, now))

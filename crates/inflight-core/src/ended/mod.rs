@@ -1,0 +1,372 @@
+//! What a table keeps of the requests that ended, recorded by each request's own thread
+//! as it leaves the table and read by whoever asks (the admin port's `/recent`,
+//! `/profile`, `/traces/{id}` and `/metrics`).
+//!
+//! Nothing per request is handed to another thread. A request that ends, holding its
+//! shard's lock to leave the table anyway, adds itself to
+//! - exact counts and a duration histogram for its *series* (family, method, status and
+//!   ending), one stripe per shard, like a Prometheus histogram's observe;
+//! - when it is *kept*, a 128-byte record in its shard's ring.
+//!
+//! Kept are every failed, terminated and dropped-early request (these also keep their
+//! whole status history, within a byte budget), every request slower than its family's
+//! threshold, and a sample of the rest chosen from the trace id (see `sample`), all of
+//! them below a few thousand requests a second. Readers copy the rings and sum the
+//! stripes when asked: the cost of a report is paid by whoever asks for it.
+//!
+//! - `names`: families and series, numbered once per table.
+//! - `stats`: counts and histograms.
+//! - `statuses`: statuses, numbered for the records.
+//! - `record`: one kept request in 128 bytes, and [`KeptRequest`], how it is read.
+//! - `ring`: a shard's ring of records.
+//! - `details`: the whole of the requests that did not complete.
+//! - `sample`: which completed requests are kept.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+
+mod details;
+mod names;
+mod record;
+mod ring;
+mod sample;
+mod stats;
+mod statuses;
+
+pub use record::KeptRequest;
+pub use stats::{DURATION_BUCKETS, bucket_lower_bound, bucket_upper_bound};
+
+pub(crate) use details::Details;
+pub(crate) use names::MAX_FAMILIES;
+pub(crate) use record::Record;
+pub(crate) use ring::Ring;
+pub(crate) use sample::Rate;
+pub(crate) use stats::Series;
+
+use crate::clock::{self, Nanos};
+use crate::entry::{Entry, View};
+use crate::snapshot::Direction;
+use crate::table::{Ending, Finished};
+use names::{Names, SeriesKey};
+use sample::Sampler;
+use statuses::StatusNames;
+
+/// How a table keeps ended requests (set with [`TableBuilder`](crate::TableBuilder)).
+#[derive(Clone, Debug)]
+pub(crate) struct KeepSettings {
+    pub(crate) records: usize,
+    pub(crate) keep_for: Duration,
+    pub(crate) detail_bytes: usize,
+    pub(crate) rate: Rate,
+    pub(crate) slow_floor: Duration,
+}
+
+impl Default for KeepSettings {
+    fn default() -> Self {
+        KeepSettings {
+            records: 16_384,
+            keep_for: Duration::from_secs(300),
+            detail_bytes: 4 << 20,
+            rate: Rate::Adaptive(2_000),
+            slow_floor: Duration::from_millis(1),
+        }
+    }
+}
+
+/// A table's record of ended requests: numbering, sampling and settings. The counts and
+/// rings themselves live in the shards.
+pub(crate) struct Recorder {
+    names: Names,
+    statuses: StatusNames,
+    sampler: Sampler,
+    /// Per family: a completed request at least this long (ns) is kept.
+    slow: Box<[AtomicU64]>,
+    window_start: AtomicU64,
+    pub(crate) settings: KeepSettings,
+    shards: usize,
+}
+
+/// What a request leaves when it ends, made before its shard's lock is taken.
+pub(crate) struct Leaving<'a> {
+    pub(crate) series: &'a Series,
+    pub(crate) nanos: u64,
+    pub(crate) record: Option<Record>,
+    pub(crate) detail: Option<Arc<Finished>>,
+}
+
+impl Recorder {
+    pub(crate) fn new(settings: KeepSettings, shards: usize) -> Recorder {
+        let floor = u64::try_from(settings.slow_floor.as_nanos()).unwrap_or(u64::MAX);
+        Recorder {
+            names: Names::new(shards),
+            statuses: StatusNames::new(),
+            sampler: Sampler::new(settings.rate),
+            slow: (0..MAX_FAMILIES).map(|_| AtomicU64::new(floor)).collect(),
+            window_start: AtomicU64::new(0),
+            settings,
+            shards,
+        }
+    }
+
+    /// Records per shard ring.
+    pub(crate) fn ring_capacity(&self) -> usize {
+        self.settings.records.div_ceil(self.shards).max(1)
+    }
+
+    pub(crate) fn detail_budget(&self) -> usize {
+        self.settings.detail_bytes / self.shards
+    }
+
+    /// The family of `entry`: its route, else its path (inbound) or `host:port`
+    /// (outbound).
+    #[inline]
+    fn family_of(&self, entry: &Entry) -> u16 {
+        let direction = entry.direction;
+        entry.with_route(|route| match route {
+            Some(route) => self.names.family(direction, route),
+            None => match direction {
+                Direction::Inbound => self.names.family(direction, entry.path()),
+                Direction::Outbound => self
+                    .names
+                    .family(direction, entry.authority().unwrap_or("")),
+                Direction::Work => self.names.family(direction, ""),
+            },
+        })
+    }
+
+    /// What `entry`, ending now, leaves behind.
+    #[inline]
+    pub(crate) fn leaving(
+        &self,
+        entry: &Entry,
+        view: &View<'_>,
+        ending: Ending,
+        now: Nanos,
+    ) -> Leaving<'_> {
+        let nanos = now.saturating_sub(entry.start);
+        let family = self.family_of(entry);
+        let (method, status) = entry.method_and_status_codes();
+        let series = self.names.series(
+            entry.direction,
+            SeriesKey {
+                family,
+                method,
+                status,
+                ending,
+            },
+        );
+        let whole = ending != Ending::Completed;
+        let kept = whole
+            || self
+                .slow
+                .get(usize::from(family))
+                .is_some_and(|slow| nanos >= slow.load(Relaxed))
+            || self.sampler.keeps(entry.trace.trace_id);
+        if !kept {
+            return Leaving {
+                series,
+                nanos,
+                record: None,
+                detail: None,
+            };
+        }
+        let detail = whole.then(|| {
+            let entry_snapshot = entry.snapshot(view, true);
+            Arc::new(Finished {
+                duration: entry_snapshot.age,
+                entry: entry_snapshot,
+                ending,
+                ended_at: clock::wall(now),
+                grpc_status: if entry.grpc && ending == Ending::Failed {
+                    entry.grpc_status()
+                } else {
+                    None
+                },
+            })
+        });
+        let record = Record::of(
+            entry,
+            view,
+            ending,
+            nanos,
+            family,
+            detail.is_some(),
+            &self.statuses,
+        );
+        Leaving {
+            series,
+            nanos,
+            record: Some(record),
+            detail,
+        }
+    }
+
+    /// Once a second, by whichever request ends first after it: the sample's rate from
+    /// how many ended, each family's slowness threshold from its histogram.
+    #[inline]
+    pub(crate) fn tick(&self, now: Nanos) {
+        if self.sampler.window_over(now) {
+            self.next_window(now);
+        }
+    }
+
+    #[cold]
+    fn next_window(&self, now: Nanos) {
+        let started = self.window_start.swap(now, Relaxed);
+        let families = self.names.families().len();
+        let mut per_family = vec![stats::Counts::default(); families];
+        let mut ended = 0;
+        for series in self.names.all_series() {
+            let counts = series.read();
+            ended += counts.count;
+            if let Some(family) = per_family.get_mut(usize::from(series.key().family)) {
+                family.add(&counts);
+            }
+        }
+        self.sampler
+            .next_window(ended, clock::between(started, now));
+        let floor = u64::try_from(self.settings.slow_floor.as_nanos()).unwrap_or(u64::MAX);
+        for (slow, counts) in self.slow.iter().zip(&per_family) {
+            if counts.count == 0 {
+                continue;
+            }
+            let p99 = counts.quantile_bucket(0.99);
+            let above = u64::try_from(bucket_upper_bound(p99).as_nanos()).unwrap_or(u64::MAX);
+            slow.store(above.max(floor), Relaxed);
+        }
+    }
+
+    /// Every family and series with its counts.
+    pub(crate) fn stats(&self) -> EndedStats {
+        let families = self.names.families();
+        let series = self
+            .names
+            .all_series()
+            .enumerate()
+            .map(|(id, series)| {
+                let key = series.key();
+                let counts = series.read();
+                let direction = families
+                    .get(usize::from(key.family))
+                    .map_or(Direction::Inbound, |(direction, _)| *direction);
+                SeriesStats {
+                    id,
+                    family: usize::from(key.family),
+                    method: (key.method != u8::MAX)
+                        .then(|| crate::entry::method_of_code(key.method, direction)),
+                    response_status: StatusCode::from_u16(key.status).ok(),
+                    ending: key.ending,
+                    count: counts.count,
+                    total: Duration::from_nanos(counts.nanos),
+                    buckets: counts.buckets,
+                }
+            })
+            .collect();
+        EndedStats {
+            families: families
+                .into_iter()
+                .map(|(direction, name)| FamilyName { direction, name })
+                .collect(),
+            series,
+            sample_probability: self.sampler.probability(),
+        }
+    }
+
+    /// The fraction of completed requests (not slow) kept right now.
+    pub(crate) fn stats_probability(&self) -> f64 {
+        self.sampler.probability()
+    }
+
+    pub(crate) fn families(&self) -> Vec<(Direction, Arc<str>)> {
+        self.names.families()
+    }
+
+    pub(crate) fn statuses(&self) -> &StatusNames {
+        &self.statuses
+    }
+}
+
+/// The counts of every request that ended in a table, exact, by family and series: see
+/// [`Table::ended_stats`](crate::Table::ended_stats).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EndedStats {
+    /// The families, numbered as in [`SeriesStats::family`]. The first three are each
+    /// direction's `(other)`, which takes what is over the bounds.
+    pub families: Vec<FamilyName>,
+    /// Every series: a family with a method, a response status and an ending.
+    pub series: Vec<SeriesStats>,
+    /// The fraction of completed requests (not slow) kept as records right now.
+    pub sample_probability: f64,
+}
+
+/// A family of ended requests: an inbound route (or path without one), an outbound
+/// `host:port`, or work's name.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct FamilyName {
+    /// Inbound, outbound or work.
+    pub direction: Direction,
+    /// The route, path, `host:port` or name; `(other)` for what is over the bounds.
+    pub name: Arc<str>,
+}
+
+/// The counts of one series.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SeriesStats {
+    /// Its number: the same series has the same number in every reading of a table.
+    pub id: usize,
+    /// Its family, an index into [`EndedStats::families`].
+    pub family: usize,
+    /// The method; `None` for the series of what is over the bounds.
+    pub method: Option<Method>,
+    /// The response status, if a response head was produced.
+    pub response_status: Option<StatusCode>,
+    /// How the requests ended.
+    pub ending: Ending,
+    /// How many ended.
+    pub count: u64,
+    /// Their durations, summed.
+    pub total: Duration,
+    /// How many fell in each duration bucket (see [`bucket_lower_bound`]).
+    pub buckets: [u64; DURATION_BUCKETS],
+}
+
+impl SeriesStats {
+    /// What was counted since `earlier`, a reading of the same series.
+    pub fn since(&self, earlier: &SeriesStats) -> SeriesStats {
+        let mut later = self.clone();
+        later.count = self.count.saturating_sub(earlier.count);
+        later.total = self.total.saturating_sub(earlier.total);
+        for (bucket, before) in later.buckets.iter_mut().zip(earlier.buckets) {
+            *bucket = bucket.saturating_sub(before);
+        }
+        later
+    }
+}
+
+/// The kept records of a table, copied: see [`Table::kept`](crate::Table::kept).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Kept {
+    /// The kept requests still within the keeping time, oldest end first.
+    pub requests: Vec<KeptRequest>,
+    /// How many requests ended in all.
+    pub ended: u64,
+    /// How many of them were kept as records (some since written over).
+    pub kept: u64,
+    /// The most records the table holds.
+    pub capacity: usize,
+    /// How long a record is kept at most.
+    pub keep_for: Duration,
+    /// Bytes held by the whole copies of failed, terminated and dropped-early requests.
+    pub detail_bytes: usize,
+    /// The most bytes those copies may hold.
+    pub detail_budget: usize,
+    /// The fraction of completed requests (not slow) kept right now.
+    pub sample_probability: f64,
+}
