@@ -1,6 +1,6 @@
 //! `GET /traces/{id}` and `GET /requests?trace=` on two real services chained over
 //! loopback with real `traceparent` headers: what each has in flight of a trace, what it
-//! finished recently, bad and unknown ids, and the bounds of the ring of finished requests.
+//! finished recently, bad and unknown ids, and the bounds of the table's kept records.
 
 mod support;
 
@@ -17,7 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use inflight::admin::{AdminHandle, AdminServer};
-use inflight::{InFlightClient, InFlightClientLayer};
+use inflight::{InFlightClient, InFlightClientLayer, TableBuilder};
 use serde_json::Value;
 use support::admin::{Http, start_admin, wait_for_listed};
 use support::{Gate, serve_tracked_router};
@@ -71,13 +71,23 @@ struct Chain {
 
 /// Two services, each with its own table and admin port: front calls back.
 async fn chain(configure: impl Fn(AdminServer) -> AdminServer) -> Chain {
+    chain_of(|table| table, configure).await
+}
+
+/// Like [`chain`], with tables built by `table`.
+async fn chain_of(
+    table: impl Fn(TableBuilder) -> TableBuilder,
+    configure: impl Fn(AdminServer) -> AdminServer,
+) -> Chain {
+    let build =
+        || table(inflight::Table::builder().not_reading_after(Duration::from_secs(3600))).build();
     let gate = Gate::new();
-    let back_table = support::table();
+    let back_table = build();
     let back_router = Router::new()
         .route("/leaf/{name}", get(leaf))
         .with_state(gate.clone());
     let back = serve_tracked_router(&back_table, back_router).await;
-    let front_table = support::table();
+    let front_table = build();
     let front = Front {
         client: InFlightClientLayer::with_table(front_table.clone())
             .layer(Client::builder(TokioExecutor::new()).build_http()),
@@ -186,16 +196,25 @@ async fn a_trace_across_two_services_in_flight_and_finished() {
         let duration = hop["duration_ms"].as_f64().unwrap();
         let bound = test_started.elapsed().as_secs_f64() * 1000.0;
         assert!(duration > 0.0 && duration <= bound, "{duration} ms: {hop}");
-        // Completed hops are kept compact: no status history.
-        assert!(hop["request"].get("history").is_none(), "{hop}");
+        // Completed hops are kept compact: their history is the time per status.
+        let first = &hop["request"]["history"][0];
+        let expected = match hop["request"]["direction"].as_str() {
+            Some("inbound") => "in handler",
+            _ => "awaiting headers",
+        };
+        assert_eq!(first["status"], expected, "{hop}");
+        assert_eq!(first["offset_ms"], 0.0, "{hop}");
         assert_eq!(hop["request"]["status"], "completed");
     }
     assert_eq!(finished[0]["request"]["direction"], "inbound", "{front}");
     assert_eq!(finished[0]["request"]["uri"], "/call/quick");
     let window = &front["finished_window"];
-    assert_eq!(window["capacity"], 4096);
+    assert_eq!(window["capacity"], 16384);
     assert_eq!(window["max_age_seconds"], 300.0);
     assert!(window["held"].as_u64().unwrap() >= 2, "{window}");
+    // Few requests a second: every one that ended is kept.
+    assert_eq!(window["ended"], window["kept"], "{window}");
+    assert!(window["ended"].as_u64().unwrap() >= 2, "{window}");
 
     // The back service: its inbound request is the front's outbound call's child.
     let back = chain
@@ -310,7 +329,7 @@ async fn bad_trace_ids_are_refused_and_unknown_ones_are_empty() {
         assert_eq!(answer["trace_id"], unknown);
         assert_eq!(answer["requests"], serde_json::json!([]));
         assert_eq!(answer["finished"], serde_json::json!([]));
-        assert_eq!(answer["finished_window"]["capacity"], 4096);
+        assert_eq!(answer["finished_window"]["capacity"], 16384);
         assert!(answer["server_time"].is_string());
     }
     assert_eq!(
@@ -324,14 +343,15 @@ async fn bad_trace_ids_are_refused_and_unknown_ones_are_empty() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ring_keeps_the_newest_requests_up_to_its_count() {
-    let chain = chain(|server| server.finished_capacity(3)).await;
+    // Each of the table's shards keeps its share of the records: two each here.
+    let chain = chain_of(|table| table.shards(8).kept_records(16), |server| server).await;
     let first = "11111111111111111111111111111111";
     let second = "22222222222222222222222222222222";
-    // Five hops of the first trace on the back service: it keeps the last three.
-    for n in 0..5 {
+    // Forty hops of the first trace on the back service: it keeps the newest.
+    for n in 0..40 {
         traced(&chain.front, &format!("/call/n{n}"), &traceparent(first)).await;
     }
-    let back = support::eventually("the fifth hop", || async {
+    let back = support::eventually("the last hop", || async {
         let back = chain
             .back_admin
             .get(&format!("/traces/{first}"))
@@ -339,7 +359,7 @@ async fn the_ring_keeps_the_newest_requests_up_to_its_count() {
             .expect(200);
         array(&back, "finished")
             .iter()
-            .any(|hop| hop["request"]["uri"] == "/leaf/n4")
+            .any(|hop| hop["request"]["uri"] == "/leaf/n39")
             .then_some(back)
     })
     .await;
@@ -347,24 +367,42 @@ async fn the_ring_keeps_the_newest_requests_up_to_its_count() {
         .iter()
         .map(|hop| hop["request"]["uri"].as_str().unwrap())
         .collect();
-    assert_eq!(uris, ["/leaf/n2", "/leaf/n3", "/leaf/n4"]);
-    assert_eq!(back["finished_window"]["capacity"], 3);
-    assert_eq!(back["finished_window"]["held"], 3);
+    assert!(
+        !uris.contains(&"/leaf/n0"),
+        "the oldest is written over: {uris:?}"
+    );
+    assert!(uris.len() <= 16, "{uris:?}");
+    let window = &back["finished_window"];
+    assert_eq!(window["capacity"], 16);
+    assert_eq!(window["held"], uris.len());
+    assert_eq!(window["ended"], 40);
+    assert_eq!(window["kept"], 40, "all kept, most written over: {window}");
 
-    // Three of another trace push the first one out entirely.
-    for n in 0..3 {
+    // Forty of another trace, served by the same threads, push the first one out.
+    for n in 0..40 {
         traced(&chain.front, &format!("/call/m{n}"), &traceparent(second)).await;
     }
-    let kept = finished_on(&chain.back_admin, second, 3).await;
+    let kept = support::eventually("the last hop of the second trace", || async {
+        let back = chain
+            .back_admin
+            .get(&format!("/traces/{second}"))
+            .await
+            .expect(200);
+        array(&back, "finished")
+            .iter()
+            .any(|hop| hop["request"]["uri"] == "/leaf/m39")
+            .then_some(back)
+    })
+    .await;
     let gone = chain
         .back_admin
         .get(&format!("/traces/{first}"))
         .await
         .expect(200);
     assert_eq!(array(&gone, "finished").len(), 0, "{gone}");
-    assert_eq!(kept["finished_window"]["held"], 3);
+    assert!(kept["finished_window"]["held"].as_u64().unwrap() <= 16);
 
-    // A ring of none keeps nothing.
+    // A table that keeps none keeps nothing.
     let none = chain_none().await;
     traced(&none.front, "/call/z", &traceparent(first)).await;
     wait_for_listed(&none.front_admin, "", 0).await;
@@ -376,16 +414,17 @@ async fn the_ring_keeps_the_newest_requests_up_to_its_count() {
     assert_eq!(array(&answer, "finished").len(), 0);
     assert_eq!(answer["finished_window"]["capacity"], 0);
     assert_eq!(answer["finished_window"]["held"], 0);
+    assert_eq!(answer["finished_window"]["kept"], 0);
 }
 
 async fn chain_none() -> Chain {
-    chain(|server| server.finished_capacity(0)).await
+    chain_of(|table| table.kept_records(0), |server| server).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ring_forgets_requests_older_than_its_age() {
     let max_age = Duration::from_secs(2);
-    let chain = chain(|server| server.finished_max_age(max_age)).await;
+    let chain = chain_of(|table| table.keep_for(max_age), |server| server).await;
     let trace = "33333333333333333333333333333333";
     traced(&chain.front, "/call/old", &traceparent(trace)).await;
     let fresh = finished_on(&chain.front_admin, trace, 2).await;
@@ -401,7 +440,7 @@ async fn the_ring_forgets_requests_older_than_its_age() {
     assert_eq!(array(&old, "finished").len(), 0, "{old}");
     assert_eq!(old["finished_window"]["held"], 0);
     assert_eq!(
-        old["finished_window"]["capacity"], 4096,
+        old["finished_window"]["capacity"], 16384,
         "age bounds it, not count"
     );
 }

@@ -13,8 +13,9 @@ use inflight_wire::{ProfileReport, RecentReport, RequestList, RequestReply};
 
 use crate::access::{Killer, Reader};
 use crate::control::{self, Control};
-use crate::profile::Profile;
+use crate::profile::Window;
 use crate::query::{ListParams, NoParams, Params, ProfileParams, Sort, TerminateParams};
+use crate::recent;
 use crate::reply::{Failure, Reply, json};
 use crate::state::{State as Admin, lock};
 use crate::to_wire;
@@ -124,20 +125,17 @@ pub(crate) async fn recent(
     State(state): Shared,
     Params(NoParams {}): Params<NoParams>,
 ) -> Reply {
-    // Fresh data: what ended since the last drain is included.
-    state.drain();
-    let families = {
-        let aggregates = lock(&state.aggregates);
-        aggregates.recent.report(&aggregates.families)
-    };
-    json(
-        StatusCode::OK,
-        &RecentReport::new(
-            state.origin(),
-            state.config.table.finished_dropped(),
-            families,
-        ),
-    )
+    let table = &state.config.table;
+    let stats = table.ended_stats();
+    let kept = table.kept();
+    let mut report = RecentReport::new(
+        state.origin(),
+        table.finished_dropped(),
+        recent::report(&stats, &kept),
+    );
+    report.ended = kept.ended;
+    report.kept = kept.kept;
+    json(StatusCode::OK, &report)
 }
 
 pub(crate) async fn profile(
@@ -145,21 +143,23 @@ pub(crate) async fn profile(
     State(state): Shared,
     Params(query): Params<ProfileParams>,
 ) -> Reply {
-    state.drain();
-    let mut aggregates = lock(&state.aggregates);
-    let aggregates = &mut *aggregates;
-    let profile = &mut aggregates.profile;
-    let report = ProfileReport::new(
+    let table = &state.config.table;
+    let stats = table.ended_stats();
+    let kept = table.kept();
+    let mut window = lock(&state.profile);
+    let (routes, sampled) = window.report(&stats, &kept);
+    let mut report = ProfileReport::new(
         state.origin(),
-        profile.window_start(),
+        window.window_start(),
         SystemTime::now()
-            .duration_since(profile.since())
+            .duration_since(window.since())
             .unwrap_or_default()
             .as_secs_f64(),
-        profile.report(&aggregates.families),
+        routes,
     );
+    report.sampled = sampled;
     if query.reset {
-        *profile = Profile::new();
+        *window = Window::new(&stats);
     }
     json(StatusCode::OK, &report)
 }

@@ -28,7 +28,6 @@ mod access;
 mod collector;
 mod control;
 mod cpu;
-mod families;
 mod handlers;
 mod health;
 #[cfg(feature = "metrics")]
@@ -42,7 +41,6 @@ mod server;
 mod state;
 mod tasks;
 pub mod to_wire;
-mod trace_ring;
 mod traces;
 mod watchdog;
 mod web;
@@ -104,10 +102,6 @@ macro_rules! build_info {
     }};
 }
 
-/// How many finished requests `GET /traces/{id}` keeps by default.
-const DEFAULT_FINISHED_CAPACITY: usize = 4096;
-/// How long `GET /traces/{id}` keeps a finished request by default.
-const DEFAULT_FINISHED_MAX_AGE: Duration = Duration::from_secs(300);
 /// How long `GET /debug/tasks` waits for tokio's task dump by default.
 const DEFAULT_TASK_DUMP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -129,8 +123,6 @@ pub struct AdminServer {
     pub(crate) stuck_after: Option<Duration>,
     pub(crate) default_grace: Duration,
     pub(crate) metrics_endpoint: Option<TextEndpoint>,
-    pub(crate) finished_capacity: usize,
-    pub(crate) finished_max_age: Duration,
     pub(crate) profile_frequency: u32,
     pub(crate) tokio_runtime: Option<tokio::runtime::Handle>,
     pub(crate) task_dump_timeout: Duration,
@@ -153,8 +145,6 @@ impl AdminServer {
             stuck_after: Some(Duration::from_secs(30)),
             default_grace: Duration::from_secs(5),
             metrics_endpoint: None,
-            finished_capacity: DEFAULT_FINISHED_CAPACITY,
-            finished_max_age: DEFAULT_FINISHED_MAX_AGE,
             profile_frequency: cpu::DEFAULT_FREQUENCY,
             tokio_runtime: None,
             task_dump_timeout: DEFAULT_TASK_DUMP_TIMEOUT,
@@ -236,28 +226,6 @@ impl AdminServer {
         self
     }
 
-    /// How many recently finished requests `GET /traces/{id}` can show (default 4096);
-    /// `0` keeps none, and then ending requests are not copied at all.
-    ///
-    /// The ring holds a compact copy of each request that completed: its ids, method, URL,
-    /// route, response status and times, without its status history; about 290 bytes for
-    /// a short URL, the index included, so the default ring takes about 1.2 MiB when full.
-    /// Requests that failed, were dropped early or were terminated are kept whole (with
-    /// status history, attributes, byte counts and the operator's message), about 1.2 KiB
-    /// each. Longer URLs and histories take more. The figures come from `cargo test -p inflight-admin --lib
-    /// bytes_per_kept_request -- --nocapture`; see `benches/README.md`.
-    pub fn finished_capacity(mut self, requests: usize) -> Self {
-        self.finished_capacity = requests;
-        self
-    }
-
-    /// How long a finished request stays in the ring of `GET /traces/{id}` (default 5
-    /// minutes). Older ones are dropped at the next drain of ended requests (every 50 ms).
-    pub fn finished_max_age(mut self, age: Duration) -> Self {
-        self.finished_max_age = age;
-        self
-    }
-
     /// How many times a second `GET /debug/pprof/profile` samples the process's stacks
     /// (default 99, bounded to 1..=1000). Each sample interrupts a running thread
     /// (`SIGPROF`) and walks its stack, so higher rates see more and cost more while a
@@ -313,8 +281,6 @@ impl fmt::Debug for AdminServer {
             .field("origins", &self.origins)
             .field("build", &self.build)
             .field("stuck_after", &self.stuck_after)
-            .field("finished_capacity", &self.finished_capacity)
-            .field("finished_max_age", &self.finished_max_age)
             .field("profile_frequency", &self.profile_frequency)
             .field("tokio_runtime", &self.tokio_runtime.as_ref().map(|_| ".."))
             .field("task_dump_timeout", &self.task_dump_timeout)

@@ -2,89 +2,100 @@
 //! OpenTelemetry HTTP semantic conventions. No exporter is bundled: install the one you
 //! use (the demo installs `metrics-exporter-prometheus` and serves `/metrics`). Work that
 //! is not an HTTP request has `inflight.work.duration` and `inflight.work.active`.
+//!
+//! Durations are not recorded request by request: once a second the admin thread reads
+//! the table's histograms and hands the recorder what each series gained, a bucket at a
+//! time (`record_many` with the bucket's middle). Series are the table's, so they are
+//! bounded as the table bounds them: routes only from real routes, methods outside the
+//! standard set as `_OTHER`, at most 1,024 series.
 
-use foldhash::HashMap;
+use std::collections::HashMap;
+use std::time::Duration;
 
-use http::Method;
-use inflight_core::{Direction, Ending, FinishedRequest, Table};
+use inflight_core::{
+    DURATION_BUCKETS, Direction, EndedStats, Ending, SeriesStats, Table, bucket_lower_bound,
+};
 
-use crate::families::Families;
-
-/// Label sets whose histogram handle is kept; beyond this the recorder is asked each time.
-const MAX_HANDLES: usize = 4096;
-
-/// `http.server.request.duration` and `http.client.request.duration` (seconds), with the
-/// handle of each label set kept so a finished request costs a lookup, not a key.
+/// What has been handed to the recorder so far, per series.
 #[derive(Default)]
-pub(crate) struct Durations {
-    handles: HashMap<(usize, Method, u16, Ending), metrics::Histogram>,
+pub(crate) struct Exported {
+    series: HashMap<usize, (SeriesStats, metrics::Histogram)>,
 }
 
-impl Durations {
-    pub(crate) fn record(
-        &mut self,
-        requests: &[FinishedRequest<'_>],
-        families: &[usize],
-        names: &Families,
-    ) {
-        for (request, family) in requests.iter().zip(families) {
-            let status = request.response_status().map_or(0, |s| s.as_u16());
-            let key = (*family, request.method(), status, request.ending());
-            let seconds = request.duration().as_secs_f64();
-            match self.handles.get(&key) {
-                Some(histogram) => histogram.record(seconds),
-                None => {
-                    let histogram = histogram(request, names.get(*family), status);
-                    histogram.record(seconds);
-                    if self.handles.len() < MAX_HANDLES {
-                        self.handles.insert(key, histogram);
+impl Exported {
+    /// Hands the recorder what every series gained since the last call.
+    pub(crate) fn export(&mut self, table: &Table) {
+        let stats = table.ended_stats();
+        for series in &stats.series {
+            let (before, histogram) = self
+                .series
+                .entry(series.id)
+                .or_insert_with(|| (empty(series), histogram(&stats, series)));
+            let gained = series.since(before);
+            if gained.count > 0 {
+                for (bucket, count) in gained.buckets.iter().enumerate() {
+                    if *count > 0 {
+                        histogram.record_many(middle(bucket).as_secs_f64(), *count as usize);
                     }
                 }
             }
+            *before = series.clone();
         }
     }
 }
 
-fn histogram(
-    request: &FinishedRequest<'_>,
-    family: Option<&(Direction, String)>,
-    status: u16,
-) -> metrics::Histogram {
-    let method = request.method().to_string();
-    let status = if status == 0 {
-        String::new()
-    } else {
-        status.to_string()
-    };
-    let error = match request.ending() {
+/// A series' reading before anything was counted.
+fn empty(series: &SeriesStats) -> SeriesStats {
+    series.since(series)
+}
+
+/// The middle of a duration bucket (each bucket doubles the one before).
+fn middle(bucket: usize) -> Duration {
+    match bucket {
+        0 => Duration::from_nanos(512),
+        _ if bucket + 1 >= DURATION_BUCKETS => bucket_lower_bound(bucket),
+        _ => bucket_lower_bound(bucket).mul_f64(1.5),
+    }
+}
+
+fn histogram(stats: &EndedStats, series: &SeriesStats) -> metrics::Histogram {
+    let method = series
+        .method
+        .as_ref()
+        .map_or_else(|| "_OTHER".to_owned(), |method| method.to_string());
+    let status = series
+        .response_status
+        .map_or_else(String::new, |status| status.as_u16().to_string());
+    let error = match series.ending {
         Ending::Completed => String::new(),
         other => other.as_str().to_owned(),
     };
-    match request.direction() {
+    let (direction, name, routed) = stats
+        .families
+        .get(series.family)
+        .map_or((Direction::Inbound, String::new(), false), |family| {
+            (family.direction, family.name.to_string(), family.routed)
+        });
+    match direction {
+        Direction::Outbound => metrics::histogram!(
+            "http.client.request.duration",
+            "http.request.method" => method,
+            "server.address" => name,
+            "http.response.status_code" => status,
+            "error.type" => error,
+        ),
+        Direction::Work => metrics::histogram!(
+            "inflight.work.duration",
+            "inflight.work.name" => name,
+            "error.type" => error,
+        ),
         Direction::Inbound => {
-            let route = request.with_route(|route| route.unwrap_or("").to_owned());
+            // Only a real route names the series: a path is the client's to choose.
+            let route = if routed { name } else { String::new() };
             metrics::histogram!(
                 "http.server.request.duration",
                 "http.request.method" => method,
                 "http.route" => route,
-                "http.response.status_code" => status,
-                "error.type" => error,
-            )
-        }
-        Direction::Work => {
-            let name = family.map_or_else(String::new, |(_, name)| name.clone());
-            metrics::histogram!(
-                "inflight.work.duration",
-                "inflight.work.name" => name,
-                "error.type" => error,
-            )
-        }
-        Direction::Outbound => {
-            let address = family.map_or_else(String::new, |(_, name)| name.clone());
-            metrics::histogram!(
-                "http.client.request.duration",
-                "http.request.method" => method,
-                "server.address" => address,
                 "http.response.status_code" => status,
                 "error.type" => error,
             )

@@ -1,54 +1,34 @@
-//! What the handlers, the collector and the server share.
+//! What the handlers, the timers and the server share.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
-use inflight_core::{FinishedRequest, Subscription};
 use inflight_wire::{Origin, Timestamp};
 
 use crate::AdminServer;
-use crate::families::Families;
 use crate::health::Health;
-use crate::profile::Profile;
-use crate::recent::Recent;
-use crate::trace_ring::TraceRing;
+use crate::profile::Window;
 use crate::watchdog::Watchdog;
 
 pub(crate) struct State {
     pub(crate) config: AdminServer,
     pub(crate) started: Instant,
     pub(crate) health: Health,
-    /// The table's ended requests, while this server runs.
-    pub(crate) ended: Mutex<Subscription>,
-    pub(crate) aggregates: Mutex<Aggregates>,
-    pub(crate) task_dumps: crate::tasks::TaskDumps,
-}
-
-/// Everything built from finished requests.
-pub(crate) struct Aggregates {
-    pub(crate) families: Families,
-    pub(crate) recent: Recent,
-    pub(crate) profile: Profile,
-    pub(crate) watchdog: Watchdog,
-    /// Recently finished requests by trace, for `GET /traces/{id}`.
-    pub(crate) traces: TraceRing,
+    /// The `/profile` window: when it began, and the counts it began from.
+    pub(crate) profile: Mutex<Window>,
+    pub(crate) watchdog: Mutex<Watchdog>,
     #[cfg(feature = "metrics")]
-    pub(crate) metrics: crate::metrics::Durations,
+    pub(crate) metrics: Mutex<crate::metrics::Exported>,
+    pub(crate) task_dumps: crate::tasks::TaskDumps,
 }
 
 impl State {
     pub(crate) fn new(config: AdminServer) -> State {
         State {
-            ended: Mutex::new(config.table.subscribe()),
-            aggregates: Mutex::new(Aggregates {
-                families: Families::default(),
-                recent: Recent::default(),
-                profile: Profile::new(),
-                watchdog: Watchdog::default(),
-                traces: TraceRing::new(config.finished_capacity, config.finished_max_age),
-                #[cfg(feature = "metrics")]
-                metrics: crate::metrics::Durations::default(),
-            }),
+            profile: Mutex::new(Window::new(&config.table.ended_stats())),
+            watchdog: Mutex::new(Watchdog::default()),
+            #[cfg(feature = "metrics")]
+            metrics: Mutex::new(crate::metrics::Exported::default()),
             task_dumps: crate::tasks::TaskDumps::new(
                 config.tokio_runtime.clone(),
                 config.task_dump_timeout,
@@ -67,31 +47,6 @@ impl State {
         origin.host = self.config.host.clone();
         origin.service = self.config.build.service.clone();
         origin
-    }
-
-    /// Takes in what ended since the last drain; returns how many requests that was.
-    pub(crate) fn drain(&self) -> usize {
-        let mut ended = lock(&self.ended);
-        let count = ended.drain(|requests| lock(&self.aggregates).record(requests));
-        if count == 0 {
-            // Recording drops by age too; with nothing to record, age still counts.
-            lock(&self.aggregates).traces.expire(Instant::now());
-        }
-        count
-    }
-}
-
-impl Aggregates {
-    fn record(&mut self, requests: &[FinishedRequest<'_>]) {
-        let families: Vec<usize> = requests.iter().map(|r| self.families.of(r)).collect();
-        self.profile.record(requests, &families);
-        self.recent.record(requests, &families);
-        for request in requests {
-            self.watchdog.ended(request);
-        }
-        self.traces.record(requests, &families);
-        #[cfg(feature = "metrics")]
-        self.metrics.record(requests, &families, &self.families);
     }
 }
 

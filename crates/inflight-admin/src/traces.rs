@@ -1,5 +1,5 @@
 //! `GET /traces/{id}`: what this process has of one trace, in flight and recently
-//! finished; and the trace ids clients send, for it and for `/requests?trace=`.
+//! ended; and the trace ids clients send, for it and for `/requests?trace=`.
 
 use std::collections::HashSet;
 
@@ -8,7 +8,7 @@ use inflight_core::TraceId;
 use inflight_wire::{FinishedWindow, TraceReply};
 
 use crate::reply::{Failure, Reply, json};
-use crate::state::{State, lock};
+use crate::state::State;
 use crate::to_wire;
 
 /// A trace id as a client sends it: 32 hex digits, either case.
@@ -26,58 +26,52 @@ pub(crate) fn parse_trace_id(text: &str) -> Result<Option<TraceId>, String> {
 
 pub(crate) fn trace(state: &State, id: &str) -> Result<Reply, Failure> {
     let trace = parse_trace_id(id).map_err(Failure::bad_request)?;
+    let table = &state.config.table;
     let mut requests = Vec::new();
     let mut finished = Vec::new();
-    if let Some(trace) = trace {
-        let table = &state.config.table;
-        // In flight first, then what ended: a request that ends in between is then in
-        // both, and kept as finished, rather than in neither.
-        let in_flight: Vec<u64> = table
-            .snapshot_summary()
-            .entries
-            .iter()
-            .filter(|entry| entry.trace_id == trace)
-            .map(|entry| entry.id)
-            .collect();
-        // Only this trace's requests are copied with their histories.
-        let mut entries: Vec<_> = in_flight
-            .into_iter()
-            .filter_map(|id| table.get(id))
-            .collect();
-        state.drain();
-        let ended: HashSet<u64> = {
-            let aggregates = lock(&state.aggregates);
-            let mut hops: Vec<_> = aggregates.traces.of(trace).collect();
-            hops.sort_by_key(|hop| (hop.started_at(), hop.id()));
-            finished = hops
+    let kept = match trace {
+        Some(trace) => {
+            // In flight first, then what ended: a request that ends in between is then
+            // in both, and shown as ended, rather than in neither.
+            let in_flight: Vec<u64> = table
+                .snapshot_summary()
+                .entries
                 .iter()
-                .map(|hop| hop.to_wire(&aggregates.families))
+                .filter(|entry| entry.trace_id == trace)
+                .map(|entry| entry.id)
                 .collect();
-            hops.iter().map(|hop| hop.id()).collect()
-        };
-        entries.retain(|entry| !ended.contains(&entry.id));
-        entries.sort_by_key(|entry| (entry.started_at, entry.id));
-        requests = entries
-            .iter()
-            .map(|entry| to_wire::request(entry, true))
-            .collect();
-    } else {
-        state.drain();
-    }
-    let finished_window = {
-        let aggregates = lock(&state.aggregates);
-        let mut window = FinishedWindow::default();
-        window.capacity = aggregates.traces.capacity() as u64;
-        window.max_age_seconds = aggregates.traces.max_age().as_secs_f64();
-        window.held = aggregates.traces.len() as u64;
-        window
+            // Only this trace's requests are copied with their histories.
+            let mut entries: Vec<_> = in_flight
+                .into_iter()
+                .filter_map(|id| table.get(id))
+                .collect();
+            let kept = table.kept_in_trace(trace);
+            let mut hops: Vec<_> = kept.requests.iter().collect();
+            hops.sort_by_key(|hop| (hop.started_at, hop.id));
+            finished = hops.iter().map(|hop| to_wire::kept(hop)).collect();
+            let ended: HashSet<u64> = hops.iter().map(|hop| hop.id).collect();
+            entries.retain(|entry| !ended.contains(&entry.id));
+            entries.sort_by_key(|entry| (entry.started_at, entry.id));
+            requests = entries
+                .iter()
+                .map(|entry| to_wire::request(entry, true))
+                .collect();
+            kept
+        }
+        None => table.kept_counts(),
     };
+    let mut window = FinishedWindow::default();
+    window.capacity = kept.capacity as u64;
+    window.max_age_seconds = kept.keep_for.as_secs_f64();
+    window.held = kept.held as u64;
+    window.ended = kept.ended;
+    window.kept = kept.kept;
     let mut reply = TraceReply::default();
     reply.origin = state.origin();
     reply.trace_id = trace.map_or_else(|| id.to_ascii_lowercase(), |trace| trace.to_string());
     reply.requests = requests;
     reply.finished = finished;
-    reply.finished_window = finished_window;
+    reply.finished_window = window;
     Ok(json(StatusCode::OK, &reply))
 }
 

@@ -1,12 +1,14 @@
 //! The stuck-request watchdog: one line when a request has been in flight too long, one
 //! more when it finally ends (what a servlet container's stuck-thread valve does for
-//! threads).
+//! threads). A scan costs one walk of the requests in flight past the threshold, linear
+//! in their number; how a reported request ended is read from the table's kept records
+//! (a request that slow is always kept).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use inflight_core::{Elapsed, EntrySnapshot, FinishedRequest, Table, TraceId};
+use inflight_core::{Elapsed, EntrySnapshot, KeptRequest, Table, TraceId};
 
 /// Requests reported stuck and not yet seen to end.
 #[derive(Default)]
@@ -15,52 +17,60 @@ pub(crate) struct Watchdog {
 }
 
 impl Watchdog {
-    /// Reports requests that passed `after` since the last scan.
+    /// Reports requests that passed `after` since the last scan, and the end of those
+    /// reported before that are no longer in flight.
     pub(crate) fn scan(&mut self, table: &Table, after: Duration) {
         let stuck = table.snapshot_older_than(after);
+        let still: HashSet<u64> = stuck.entries.iter().map(|entry| entry.id).collect();
+        let gone: HashMap<u64, TraceId> = self
+            .reported
+            .iter()
+            .filter(|(id, _)| !still.contains(id))
+            .map(|(id, trace)| (*id, *trace))
+            .collect();
+        if !gone.is_empty() {
+            let kept = table.kept_with_ids(|id| gone.contains_key(&id));
+            let mut told = HashSet::new();
+            for request in &kept.requests {
+                if told.insert(request.id) {
+                    emit(&ended_line(request), request.trace.trace_id);
+                }
+            }
+            for (id, trace) in &gone {
+                self.reported.remove(id);
+                if !told.contains(id) {
+                    // Written over by newer records before this scan.
+                    emit(
+                        &format!("inflight: request #{id} is no longer in flight; trace={trace}"),
+                        *trace,
+                    );
+                }
+            }
+        }
         for entry in &stuck.entries {
             if self.reported.insert(entry.id, entry.trace_id).is_none() {
                 emit(&stuck_line(entry), entry.trace_id);
             }
         }
-        // Reported requests that left without their end being seen (the record was
-        // dropped because the drain fell behind).
-        let gone: Vec<(u64, TraceId)> = self
-            .reported
-            .iter()
-            .filter(|(id, _)| !stuck.entries.iter().any(|entry| entry.id == **id))
-            .map(|(id, trace)| (*id, *trace))
-            .collect();
-        for (id, trace) in gone {
-            self.reported.remove(&id);
-            emit(
-                &format!("inflight: request #{id} is no longer in flight; trace={trace}"),
-                trace,
-            );
-        }
     }
+}
 
-    /// Reports the end of a request reported stuck.
-    pub(crate) fn ended(&mut self, finished: &FinishedRequest<'_>) {
-        if self.reported.is_empty() || self.reported.remove(&finished.id()).is_none() {
-            return;
-        }
-        let status = finished
-            .response_status()
-            .map_or_else(String::new, |status| format!(", {}", status.as_u16()));
-        let trace = finished.trace().trace_id;
-        emit(
-            &format!(
-                "inflight: request #{} ended after {} ({}{status}): {} {:?}; trace={trace}",
-                finished.id(),
-                Elapsed(finished.duration()),
-                finished.ending(),
-                finished.method(),
-                finished.uri(),
-            ),
-            trace,
-        );
-    }
+fn ended_line(request: &KeptRequest) -> String {
+    let status = request
+        .response_status
+        .map_or_else(String::new, |status| format!(", {}", status.as_u16()));
+    let uri = request
+        .detail
+        .as_ref()
+        .map_or(&request.uri, |finished| &finished.entry.uri);
+    format!(
+        "inflight: request #{} ended after {} ({}{status}): {} {uri:?}; trace={}",
+        request.id,
+        Elapsed(request.duration),
+        request.ending,
+        request.method,
+        request.trace.trace_id,
+    )
 }
 
 fn stuck_line(entry: &EntrySnapshot) -> String {

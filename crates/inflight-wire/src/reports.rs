@@ -11,8 +11,17 @@ pub struct RecentReport {
     /// Who answered.
     #[serde(flatten)]
     pub origin: Origin,
-    /// Finished requests that could not be recorded because the recorder fell behind.
+    /// Ended requests a consumer of the table's stream (`Table::subscribe`) had no room
+    /// for. The reports here lose none: each request records itself as it ends.
     pub dropped: u64,
+    /// How many requests ended in all.
+    #[serde(default)]
+    pub ended: u64,
+    /// How many of them were kept as records: every failed, terminated, dropped-early
+    /// and slow one, and a sample of the rest chosen by trace id (everything below a few
+    /// thousand a second). `buckets` and `errors` show kept requests only.
+    #[serde(default)]
+    pub kept: u64,
     /// One family per route (inbound) or target `host:port` (outbound).
     pub families: Vec<RecentFamily>,
 }
@@ -25,7 +34,7 @@ pub struct RecentFamily {
     pub direction: Direction,
     /// The route (or path when there is none), or the target `host:port`.
     pub name: String,
-    /// How many finished since the admin server started.
+    /// How many ended since the process started: exact, not a sample.
     pub finished: u64,
     /// The latency buckets, `≥0s` first; each holds the 10 latest requests at least that
     /// slow, newest first.
@@ -97,6 +106,13 @@ pub struct FinishedWindow {
     pub max_age_seconds: f64,
     /// How many it holds now.
     pub held: u64,
+    /// How many requests ended in all.
+    #[serde(default)]
+    pub ended: u64,
+    /// How many of them were kept: every failed, terminated, dropped-early and slow
+    /// one, and the traces the sample chose (every service of a trace chooses alike).
+    #[serde(default)]
+    pub kept: u64,
 }
 
 /// `GET /profile`: where time went, per route and status.
@@ -112,6 +128,11 @@ pub struct ProfileReport {
     pub window_seconds: f64,
     /// Routes by total time, largest first.
     pub routes: Vec<ProfileRoute>,
+    /// How many kept requests of the window the time per status comes from. Like a CPU
+    /// profile, `statuses` is a sample (see `/recent`'s `kept`); `requests` and
+    /// `total_ms` of each route count every request.
+    #[serde(default)]
+    pub sampled: u64,
 }
 
 /// Time spent by the finished requests of one route.
@@ -122,7 +143,7 @@ pub struct ProfileRoute {
     pub direction: Direction,
     /// As in `/recent`.
     pub name: String,
-    /// Requests finished in the window.
+    /// Requests finished in the window: exact.
     pub requests: u64,
     /// Their total time in flight, in milliseconds.
     pub total_ms: f64,
@@ -138,19 +159,19 @@ pub struct ProfileRoute {
 pub struct ProfileStatus {
     /// The status.
     pub status: String,
-    /// How many times a request was in it.
+    /// How many kept requests were in it.
     pub count: u64,
     /// Total time in it, in milliseconds.
     pub total_ms: f64,
-    /// Mean time per stay.
+    /// Mean time in it per request.
     pub mean_ms: f64,
-    /// Median stay.
+    /// Median time in it per request.
     pub p50_ms: f64,
-    /// 95th percentile stay.
+    /// 95th percentile.
     pub p95_ms: f64,
-    /// 99th percentile stay.
+    /// 99th percentile.
     pub p99_ms: f64,
-    /// Longest stay.
+    /// Longest.
     pub max_ms: f64,
 }
 
@@ -188,6 +209,8 @@ impl RecentReport {
         RecentReport {
             origin,
             dropped,
+            ended: 0,
+            kept: 0,
             families,
         }
     }
@@ -206,6 +229,7 @@ impl ProfileReport {
             window_start,
             window_seconds,
             routes,
+            sampled: 0,
         }
     }
 }

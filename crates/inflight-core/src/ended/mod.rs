@@ -44,6 +44,8 @@ pub(crate) use names::MAX_FAMILIES;
 pub(crate) use record::Record;
 pub(crate) use ring::Ring;
 pub(crate) use sample::Rate;
+#[cfg(loom)]
+pub(crate) use sample::Sampler;
 pub(crate) use stats::Series;
 
 use crate::clock::{self, Nanos};
@@ -51,6 +53,7 @@ use crate::entry::{Entry, View};
 use crate::snapshot::Direction;
 use crate::table::{Ending, Finished};
 use names::{Names, SeriesKey};
+#[cfg(not(loom))]
 use sample::Sampler;
 use statuses::StatusNames;
 
@@ -113,7 +116,7 @@ impl Recorder {
 
     /// Records per shard ring.
     pub(crate) fn ring_capacity(&self) -> usize {
-        self.settings.records.div_ceil(self.shards).max(1)
+        self.settings.records.div_ceil(self.shards)
     }
 
     pub(crate) fn detail_budget(&self) -> usize {
@@ -126,13 +129,14 @@ impl Recorder {
     fn family_of(&self, entry: &Entry) -> u16 {
         let direction = entry.direction;
         entry.with_route(|route| match route {
-            Some(route) => self.names.family(direction, route),
+            Some(route) => self.names.family(direction, true, route),
             None => match direction {
-                Direction::Inbound => self.names.family(direction, entry.path()),
-                Direction::Outbound => self
-                    .names
-                    .family(direction, entry.authority().unwrap_or("")),
-                Direction::Work => self.names.family(direction, ""),
+                Direction::Inbound => self.names.family(direction, false, entry.path()),
+                Direction::Outbound => {
+                    self.names
+                        .family(direction, false, entry.authority().unwrap_or(""))
+                }
+                Direction::Work => self.names.family(direction, false, ""),
             },
         })
     }
@@ -159,12 +163,13 @@ impl Recorder {
             },
         );
         let whole = ending != Ending::Completed;
-        let kept = whole
-            || self
-                .slow
-                .get(usize::from(family))
-                .is_some_and(|slow| nanos >= slow.load(Relaxed))
-            || self.sampler.keeps(entry.trace.trace_id);
+        let kept = self.settings.records > 0
+            && (whole
+                || self
+                    .slow
+                    .get(usize::from(family))
+                    .is_some_and(|slow| nanos >= slow.load(Relaxed))
+                || self.sampler.keeps(entry.trace.trace_id));
         if !kept {
             return Leaving {
                 series,
@@ -251,7 +256,7 @@ impl Recorder {
                 let counts = series.read();
                 let direction = families
                     .get(usize::from(key.family))
-                    .map_or(Direction::Inbound, |(direction, _)| *direction);
+                    .map_or(Direction::Inbound, |family| family.direction);
                 SeriesStats {
                     id,
                     family: usize::from(key.family),
@@ -268,7 +273,11 @@ impl Recorder {
         EndedStats {
             families: families
                 .into_iter()
-                .map(|(direction, name)| FamilyName { direction, name })
+                .map(|family| FamilyName {
+                    direction: family.direction,
+                    routed: family.routed,
+                    name: family.name,
+                })
                 .collect(),
             series,
             sample_probability: self.sampler.probability(),
@@ -280,7 +289,7 @@ impl Recorder {
         self.sampler.probability()
     }
 
-    pub(crate) fn families(&self) -> Vec<(Direction, Arc<str>)> {
+    pub(crate) fn families(&self) -> Vec<names::Family> {
         self.names.families()
     }
 
@@ -310,6 +319,9 @@ pub struct EndedStats {
 pub struct FamilyName {
     /// Inbound, outbound or work.
     pub direction: Direction,
+    /// Whether `name` is a route (set by the handler, axum's `MatchedPath`, a gRPC
+    /// method) or work's name, rather than a path or `host:port`.
+    pub routed: bool,
     /// The route, path, `host:port` or name; `(other)` for what is over the bounds.
     pub name: Arc<str>,
 }
@@ -359,6 +371,8 @@ pub struct Kept {
     pub ended: u64,
     /// How many of them were kept as records (some since written over).
     pub kept: u64,
+    /// How many records are held now within the keeping time, of every trace.
+    pub held: usize,
     /// The most records the table holds.
     pub capacity: usize,
     /// How long a record is kept at most.

@@ -60,8 +60,16 @@ pub(crate) struct Names {
 }
 
 struct FamilyRegistry {
-    names: Vec<(Direction, Arc<str>)>,
-    index: HashMap<(Direction, Arc<str>), u16>,
+    names: Vec<Family>,
+    index: HashMap<(Direction, bool, Arc<str>), u16>,
+}
+
+/// A family: its direction, whether its name is a route, and its name.
+#[derive(Clone, Debug)]
+pub(crate) struct Family {
+    pub(crate) direction: Direction,
+    pub(crate) routed: bool,
+    pub(crate) name: Arc<str>,
 }
 
 struct SeriesRegistry {
@@ -94,8 +102,14 @@ impl Names {
         };
         for direction in Direction::ALL {
             let name: Arc<str> = Arc::from(OTHER);
-            families.names.push((direction, name.clone()));
-            families.index.insert((direction, name), direction as u16);
+            families.names.push(Family {
+                direction,
+                routed: false,
+                name: name.clone(),
+            });
+            families
+                .index
+                .insert((direction, false, name), direction as u16);
         }
         Names {
             table: next_table_number(),
@@ -109,20 +123,24 @@ impl Names {
         }
     }
 
-    /// The family of `name` in `direction`, numbered if new.
+    /// The family of `name` in `direction`, numbered if new; `routed` says whether the
+    /// name is a route.
     #[inline]
-    pub(crate) fn family(&self, direction: Direction, name: &str) -> u16 {
-        let hash = hash_of(self.table, direction, name);
+    pub(crate) fn family(&self, direction: Direction, routed: bool, name: &str) -> u16 {
+        let hash = hash_of(self.table, direction, routed, name);
         let cached = FAMILY_CACHE.try_with(|cache| {
             let cache = cache.try_borrow().ok()?;
             let slot = cache.get(hash as usize % CACHE_SLOTS)?.as_ref()?;
-            (slot.table == self.table && slot.direction == direction && *slot.name == *name)
+            (slot.table == self.table
+                && slot.direction == direction
+                && slot.routed == routed
+                && *slot.name == *name)
                 .then_some(slot.family)
         });
         if let Ok(Some(family)) = cached {
             return family;
         }
-        let family = self.family_slow(direction, name);
+        let family = self.family_slow(direction, routed, name);
         let _ = FAMILY_CACHE.try_with(|cache| {
             if let Ok(mut cache) = cache.try_borrow_mut() {
                 if cache.is_empty() {
@@ -131,6 +149,7 @@ impl Names {
                 cache[hash as usize % CACHE_SLOTS] = Some(FamilySlot {
                     table: self.table,
                     direction,
+                    routed,
                     name: name.into(),
                     family,
                 });
@@ -140,18 +159,22 @@ impl Names {
     }
 
     #[cold]
-    fn family_slow(&self, direction: Direction, name: &str) -> u16 {
+    fn family_slow(&self, direction: Direction, routed: bool, name: &str) -> u16 {
         let mut registry = lock(&self.families);
         let name: Arc<str> = Arc::from(name);
-        if let Some(family) = registry.index.get(&(direction, name.clone())) {
+        if let Some(family) = registry.index.get(&(direction, routed, name.clone())) {
             return *family;
         }
         if registry.names.len() >= MAX_FAMILIES {
             return other_family(direction);
         }
         let family = registry.names.len() as u16;
-        registry.names.push((direction, name.clone()));
-        registry.index.insert((direction, name), family);
+        registry.names.push(Family {
+            direction,
+            routed,
+            name: name.clone(),
+        });
+        registry.index.insert((direction, routed, name), family);
         family
     }
 
@@ -215,7 +238,7 @@ impl Names {
     }
 
     /// Every family, numbered as in [`SeriesKey::family`].
-    pub(crate) fn families(&self) -> Vec<(Direction, Arc<str>)> {
+    pub(crate) fn families(&self) -> Vec<Family> {
         lock(&self.families).names.clone()
     }
 
@@ -231,6 +254,7 @@ const CACHE_SLOTS: usize = 64;
 struct FamilySlot {
     table: u64,
     direction: Direction,
+    routed: bool,
     name: Box<str>,
     family: u16,
 }
@@ -241,9 +265,10 @@ thread_local! {
         const { RefCell::new(Vec::new()) };
 }
 
-fn hash_of(table: u64, direction: Direction, name: &str) -> u64 {
+fn hash_of(table: u64, direction: Direction, routed: bool, name: &str) -> u64 {
     let mut hasher = foldhash::fast::FixedState::with_seed(table).build_hasher();
     (direction as u8).hash(&mut hasher);
+    routed.hash(&mut hasher);
     name.hash(&mut hasher);
     hasher.finish()
 }
@@ -264,22 +289,22 @@ mod tests {
     #[test]
     fn families_are_numbered_once_per_table_and_bounded() {
         let names = Names::new(2);
-        let a = names.family(Direction::Inbound, "/a");
-        assert_eq!(names.family(Direction::Inbound, "/a"), a);
-        assert_ne!(names.family(Direction::Outbound, "/a"), a);
+        let a = names.family(Direction::Inbound, true, "/a");
+        assert_eq!(names.family(Direction::Inbound, true, "/a"), a);
+        assert_ne!(names.family(Direction::Outbound, true, "/a"), a);
         let other = Names::new(2);
         // Another table numbers its own names; the thread's cache does not mix them.
-        other.family(Direction::Inbound, "/x");
-        assert_eq!(other.family(Direction::Inbound, "/a"), a + 1);
+        other.family(Direction::Inbound, true, "/x");
+        assert_eq!(other.family(Direction::Inbound, true, "/a"), a + 1);
         for n in 0..MAX_FAMILIES * 2 {
-            names.family(Direction::Inbound, &format!("/n{n}"));
+            names.family(Direction::Inbound, true, &format!("/n{n}"));
         }
         assert_eq!(names.families().len(), MAX_FAMILIES);
         assert_eq!(
-            names.family(Direction::Inbound, "/one-more"),
+            names.family(Direction::Inbound, true, "/one-more"),
             other_family(Direction::Inbound)
         );
-        assert_eq!(names.family(Direction::Inbound, "/a"), a);
+        assert_eq!(names.family(Direction::Inbound, true, "/a"), a);
     }
 
     #[test]

@@ -177,7 +177,7 @@ pub struct KeptRequest {
 impl KeptRequest {
     pub(crate) fn of(
         record: &Record,
-        families: &[(Direction, Arc<str>)],
+        families: &[super::names::Family],
         statuses: &StatusNames,
         view: &View<'_>,
         detail: Option<Arc<Finished>>,
@@ -191,7 +191,7 @@ impl KeptRequest {
         let duration = Duration::from_nanos(record.duration);
         let family = families
             .get(usize::from(record.family))
-            .map_or_else(|| Arc::from(""), |(_, name)| name.clone());
+            .map_or_else(|| Arc::from(""), |family| family.name.clone());
         let direction = match record.direction {
             0 => Direction::Inbound,
             1 => Direction::Outbound,

@@ -39,6 +39,16 @@ impl Table {
         self.kept_where(|record| record.trace_id() == Some(trace))
     }
 
+    /// Like [`kept`](Table::kept), only the requests whose id `keep` accepts.
+    pub fn kept_with_ids(&self, keep: impl Fn(u64) -> bool) -> Kept {
+        self.kept_where(|record| keep(record.id))
+    }
+
+    /// Like [`kept`](Table::kept) without any request: only the counts.
+    pub fn kept_counts(&self) -> Kept {
+        self.kept_where(|_| false)
+    }
+
     fn kept_where(&self, keep: impl Fn(&Record) -> bool) -> Kept {
         let shared = &self.inner.shared;
         let recorder = &shared.recorder;
@@ -49,6 +59,7 @@ impl Table {
         let mut records: Vec<Record> = Vec::new();
         let mut details: Vec<(u64, Arc<Finished>)> = Vec::new();
         let mut kept = 0;
+        let mut held = 0;
         let mut detail_bytes = 0;
         for shard in self.inner.shards.iter() {
             kept += shard.counts.kept.load(crate::sync::Ordering::Relaxed);
@@ -66,11 +77,12 @@ impl Table {
                     }
                     None => None,
                 };
-                records.extend(
-                    chunk
-                        .iter()
-                        .filter(|record| record.ended() >= oldest && keep(record)),
-                );
+                for record in chunk.iter().filter(|record| record.ended() >= oldest) {
+                    held += 1;
+                    if keep(record) {
+                        records.push(*record);
+                    }
+                }
             }
             let details_of_shard = shard.details();
             detail_bytes += details_of_shard.bytes();
@@ -99,6 +111,7 @@ impl Table {
                 + totals.dropped_early
                 + totals.terminated,
             kept,
+            held,
             capacity: recorder.ring_capacity() * self.inner.shards.len(),
             keep_for: settings.keep_for,
             detail_bytes,

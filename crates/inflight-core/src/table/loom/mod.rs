@@ -105,7 +105,7 @@ fn loom_register_and_remove_on_two_threads() {
 fn loom_a_stale_removal_leaves_the_next_occupant_alone() {
     explore(None, || {
         let table = table(1);
-        let shard = table.inner.shards[0];
+        let shard = &table.inner.shards[0];
         // Slot 0 is the first request's; the other three slots of the page stay taken, so
         // the next request gets slot 0 again (or a new page while slot 0 is still taken).
         let first = register(&table);
@@ -231,3 +231,4 @@ fn loom_a_text_dump_racing_requests_misses_or_doubles_nothing() {
 }
 
 mod control;
+mod ended;

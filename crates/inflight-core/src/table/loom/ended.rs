@@ -1,0 +1,47 @@
+//! What ended requests leave, under `loom`: counts written under the shard's lock by the
+//! requests that end, and the once-a-second window that one request alone moves on.
+
+use super::*;
+use crate::ended::{Rate, Sampler};
+
+/// Two requests ending on one shard at once: each is counted in its series, neither
+/// count written over by the other (the stripe is written under the shard's lock with a
+/// load and a store; done outside the lock, this model finds a count lost).
+#[test]
+fn loom_requests_ending_together_are_each_counted() {
+    explore(None, || {
+        let table = table(1);
+        let requests: Vec<Tracked> = (0..2).map(|_| register(&table)).collect();
+        let enders: Vec<_> = requests
+            .into_iter()
+            .map(|request| thread::spawn(move || request.finish(Ending::Completed)))
+            .collect();
+        for ender in enders {
+            ender.join().unwrap();
+        }
+        let stats = table.ended_stats();
+        let counted: u64 = stats.series.iter().map(|series| series.count).sum();
+        assert_eq!(counted, 2, "{stats:?}");
+    });
+}
+
+/// The window moves on for exactly one of the requests that find it over (with a load
+/// and a store instead of the compare-and-swap, this model finds both moving it).
+#[test]
+fn loom_one_request_moves_the_window_on() {
+    explore(None, || {
+        let sampler = std::sync::Arc::new(Sampler::new(Rate::Adaptive(10)));
+        let movers: Vec<_> = (0..2)
+            .map(|_| {
+                let sampler = sampler.clone();
+                thread::spawn(move || sampler.window_over(5))
+            })
+            .collect();
+        let moved = movers
+            .into_iter()
+            .map(|mover| mover.join().unwrap())
+            .filter(|moved| *moved)
+            .count();
+        assert_eq!(moved, 1);
+    });
+}
