@@ -170,12 +170,7 @@ where
                         entry.time_head(clock::now());
                     }
                     entry.body_waiting();
-                    entry.register_waker(cx.waker());
-                    // A termination between the check above and the registration must
-                    // not be missed.
-                    if entry.terminated() {
-                        cx.waker().wake_by_ref();
-                    }
+                    entry.park(cx.waker());
                 }
                 return Poll::Pending;
             }
