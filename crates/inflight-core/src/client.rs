@@ -10,10 +10,10 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::client_body::ClientBody;
+use crate::body::TrackedBody;
 use crate::current::current_entry;
 use crate::entry::{Entry, Start, Target};
-use crate::future::ClientResponseFuture;
+use crate::future::ResponseFuture;
 use crate::grpc;
 use crate::snapshot::Direction;
 use crate::table::Table;
@@ -46,7 +46,7 @@ use crate::trace::{self, TraceContext};
 /// inbound request shows `awaiting host:port` until the call ends.
 ///
 /// The error type and the response body's `Data` type are the inner client's; the body is
-/// a [`ClientBody`], whose error type is `Box<dyn Error + Send + Sync>`.
+/// a [`TrackedBody`], whose error type is `Box<dyn Error + Send + Sync>`.
 ///
 /// # Terminating
 /// An operator can terminate a call ([`Table::terminate`](crate::Table::terminate), or
@@ -63,7 +63,7 @@ use crate::trace::{self, TraceContext};
 ///   connection.
 ///
 /// The made-up response's body is empty without asking anything of the inner client's
-/// body type (hyper's `Incoming` cannot be made): see [`ClientBody`].
+/// body type (hyper's `Incoming` cannot be made): see [`TrackedBody`].
 ///
 /// # Trace context
 /// Each call gets its own span id and sends it in a W3C `traceparent` header, so the
@@ -220,9 +220,9 @@ where
     ReqBody: Body,
     ResBody: Body,
 {
-    type Response = Response<ClientBody<ResBody>>;
+    type Response = Response<TrackedBody<ResBody>>;
     type Error = S::Error;
-    type Future = ClientResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -271,10 +271,11 @@ where
             tracked.set_parent(parent);
         }
         let head_request = req.method() == Method::HEAD;
-        ClientResponseFuture::new(
+        ResponseFuture::new(
             self.inner.call(req),
             tracked,
             head_request,
+            false,
             self.terminated_status,
         )
     }

@@ -29,7 +29,6 @@
 
 mod body;
 mod client;
-mod client_body;
 mod clock;
 mod current;
 mod dump;
@@ -51,7 +50,6 @@ mod work;
 
 pub use body::TrackedBody;
 pub use client::{InFlightClient, InFlightClientLayer};
-pub use client_body::ClientBody;
 #[cfg(feature = "axum")]
 pub use current::NotTracked;
 pub use current::{
@@ -60,7 +58,7 @@ pub use current::{
 };
 pub use dump::Elapsed;
 pub use dump_section::add_dump_section;
-pub use future::{ClientResponseFuture, ResponseFuture};
+pub use future::ResponseFuture;
 pub use grpc::GrpcStatus;
 pub use redact::DEFAULT_SENSITIVE_PARAMS;
 pub use server::{InFlight, InFlightLayer};

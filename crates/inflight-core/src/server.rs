@@ -328,7 +328,7 @@ where
             let _current = enter(&mut tracked.entry);
             self.inner.call(req)
         };
-        ResponseFuture::new(inner, tracked, head_request, self.terminated_status)
+        ResponseFuture::new(inner, tracked, head_request, true, self.terminated_status)
     }
 }
 
