@@ -14,10 +14,12 @@ use crate::table::{Ending, Tracked};
 use crate::terminate::{self, BoxError};
 
 pin_project_lite::pin_project! {
-    /// The response body of [`InFlight`](crate::InFlight): its request stays in the table
-    /// until the body is over: end of stream (also noticed right after the last data frame,
-    /// since hyper stops polling once it has written `Content-Length` bytes), an error, or
-    /// the body being dropped.
+    /// The response body of [`InFlight`](crate::InFlight) and
+    /// [`InFlightClient`](crate::InFlightClient): its request stays in the table until the
+    /// body is over: end of stream (also noticed right after the last data frame, since
+    /// hyper stops polling once it has written `Content-Length` bytes), an error, or the
+    /// body being dropped. On the client that means until the caller has read the body to
+    /// the end or dropped it.
     ///
     /// `Data` is the inner body's. The error type is `Box<dyn Error + Send + Sync>`, as for
     /// tower-http's `TimeoutBody`: the inner body's error, or a
@@ -25,15 +27,17 @@ pin_project_lite::pin_project! {
     /// body was under way. That error is what makes the cut visible: hyper closes an
     /// HTTP/1 connection without the last chunk and resets an HTTP/2 stream, so no client
     /// takes the truncated body for a whole one. Tell the two apart with
-    /// `error.downcast_ref::<inflight::Terminated>()`.
+    /// `error.downcast_ref::<inflight::Terminated>()`. The inner body is dropped at the
+    /// cut, not when this one is: an upstream's body lets go of its connection (closed or
+    /// reset) at once.
     ///
     /// When a request is terminated before its head, the response the layer makes up has
     /// an empty `TrackedBody` with no inner body at all, so the layer asks nothing of the
-    /// service's body type (no `Default`: a streaming body or a proxied hyper `Incoming`
-    /// works as well as axum's). Its accessors return an `Option` for that reason. The
-    /// [`Default`] `TrackedBody` is such an empty body, which lets layers that make up
-    /// responses of their own, such as tower-http's `TimeoutLayer`, wrap
-    /// [`InFlightLayer`](crate::InFlightLayer).
+    /// inner service's body type (no `Default`: a streaming body, or hyper's `Incoming`
+    /// that a client returns and nobody else can make, works as well as axum's). Its
+    /// accessors return an `Option` for that reason. The [`Default`] `TrackedBody` is such
+    /// an empty body, which lets layers that make up responses of their own, such as
+    /// tower-http's `TimeoutLayer`, wrap [`InFlightLayer`](crate::InFlightLayer).
     pub struct TrackedBody<B> {
         #[pin]
         inner: Inner<B>,
@@ -45,7 +49,7 @@ pin_project_lite::pin_project! {
     #[project = InnerProj]
     enum Inner<B> {
         Body { #[pin] body: B },
-        // A made-up response's body.
+        // A made-up response's body, or one cut short by a termination.
         Empty,
     }
 }
@@ -54,7 +58,7 @@ enum State {
     /// Not tracked: its request had already ended, or never was in the table.
     Untracked,
     Tracking(BodyState),
-    /// Terminated while under way: the error is out, the body is over.
+    /// Terminated while under way: the error is out, the inner body dropped.
     Cut,
 }
 
@@ -90,12 +94,9 @@ impl<B> TrackedBody<B> {
         }
     }
 
-    /// Whether an operator's termination cut this body short.
-    pub(crate) fn is_cut(&self) -> bool {
-        matches!(self.state, State::Cut)
-    }
-
-    /// The inner body; `None` for the empty body of a response the layer made up.
+    /// The inner body; `None` if there is none: the body of a response made up for a
+    /// request terminated before its head (or the [`Default`] body), or a body cut short by
+    /// a termination.
     pub fn get_ref(&self) -> Option<&B> {
         match &self.inner {
             Inner::Body { body } => Some(body),
@@ -103,7 +104,8 @@ impl<B> TrackedBody<B> {
         }
     }
 
-    /// The inner body, mutably; `None` for a made-up response's body.
+    /// The inner body, mutably; `None` if there is none (see
+    /// [`get_ref`](TrackedBody::get_ref)).
     pub fn get_mut(&mut self) -> Option<&mut B> {
         match &mut self.inner {
             Inner::Body { body } => Some(body),
@@ -111,8 +113,9 @@ impl<B> TrackedBody<B> {
         }
     }
 
-    /// The inner body (`None` for a made-up response's); its request ends as dropped
-    /// early if it was still tracked.
+    /// The inner body, `None` if there is none (see [`get_ref`](TrackedBody::get_ref)). A
+    /// request still tracked ends as dropped early: from here on the body is read
+    /// untracked.
     pub fn into_inner(self) -> Option<B> {
         match self.inner {
             Inner::Body { body } => Some(body),
@@ -140,8 +143,8 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
-        let this = self.project();
-        let InnerProj::Body { body: mut inner } = this.inner.project() else {
+        let mut this = self.project();
+        let InnerProj::Body { body: mut inner } = this.inner.as_mut().project() else {
             return Poll::Ready(None);
         };
         let state = match this.state {
@@ -155,6 +158,9 @@ where
                 // Matched as tracking above.
                 State::Untracked | State::Cut => return Poll::Ready(None),
             };
+            // Let go of the inner body now, and of an upstream's connection with it, not
+            // when this body is dropped.
+            this.inner.set(Inner::Empty);
             return Poll::Ready(Some(Err(cut)));
         }
         let polled = if state.enter {
@@ -170,12 +176,7 @@ where
                         entry.time_head(clock::now());
                     }
                     entry.body_waiting();
-                    entry.register_waker(cx.waker());
-                    // A termination between the check above and the registration must
-                    // not be missed.
-                    if entry.terminated() {
-                        cx.waker().wake_by_ref();
-                    }
+                    entry.park(cx.waker());
                 }
                 return Poll::Pending;
             }
@@ -223,16 +224,16 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        match (&self.state, &self.inner) {
-            (State::Cut, _) | (_, Inner::Empty) => true,
-            (_, Inner::Body { body }) => body.is_end_stream(),
+        match &self.inner {
+            Inner::Body { body } => body.is_end_stream(),
+            Inner::Empty => true,
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (&self.state, &self.inner) {
-            (State::Cut, _) | (_, Inner::Empty) => SizeHint::with_exact(0),
-            (_, Inner::Body { body }) => body.size_hint(),
+        match &self.inner {
+            Inner::Body { body } => body.size_hint(),
+            Inner::Empty => SizeHint::with_exact(0),
         }
     }
 }
@@ -256,7 +257,7 @@ impl<B> fmt::Debug for TrackedBody<B> {
         };
         f.debug_struct("TrackedBody")
             .field("request", &request)
-            .field("cut", &self.is_cut())
+            .field("cut", &matches!(self.state, State::Cut))
             .finish_non_exhaustive()
     }
 }

@@ -29,7 +29,6 @@
 
 mod body;
 mod client;
-mod client_body;
 mod clock;
 mod current;
 mod dump;
@@ -52,7 +51,6 @@ mod work;
 
 pub use body::TrackedBody;
 pub use client::{InFlightClient, InFlightClientLayer};
-pub use client_body::ClientBody;
 #[cfg(feature = "axum")]
 pub use current::NotTracked;
 pub use current::{
@@ -65,7 +63,7 @@ pub use ended::{
     DURATION_BUCKETS, EndedStats, FamilyName, Kept, KeptRequest, SeriesStats, bucket_lower_bound,
     bucket_upper_bound,
 };
-pub use future::{ClientResponseFuture, ResponseFuture};
+pub use future::ResponseFuture;
 pub use grpc::GrpcStatus;
 pub use redact::DEFAULT_SENSITIVE_PARAMS;
 pub use server::{InFlight, InFlightLayer};

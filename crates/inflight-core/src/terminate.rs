@@ -50,12 +50,10 @@ pub(crate) const DEFAULT_STATUS: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
 ///   before its response head was out. A caller of a client wrapped in
 ///   [`InFlightClientLayer`](crate::InFlightClientLayer) tells a terminated call from a
 ///   real error response with `response.extensions().get::<inflight::Terminated>()`;
-/// - as the error a [`TrackedBody`](crate::TrackedBody) or
-///   [`ClientBody`](crate::ClientBody) returns when the request was terminated while its
-///   body was under way. The body's error type is `Box<dyn Error + Send + Sync>`, so
-///   `error.downcast_ref::<inflight::Terminated>()` tells the cut from a failure of the
-///   body itself.
-///
+/// - as the error a [`TrackedBody`](crate::TrackedBody) returns when the request was
+///   terminated while its body was under way. The body's error type is
+///   `Box<dyn Error + Send + Sync>`, so `error.downcast_ref::<inflight::Terminated>()`
+///   tells the cut from a failure of the body itself;
 /// - as the error of [`Work`](crate::Work), whose future was dropped when the work was
 ///   terminated.
 ///

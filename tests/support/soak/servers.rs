@@ -16,7 +16,7 @@ use http_body::Frame;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Incoming;
-use inflight::{ClientBody, InFlightClient, InFlightClientLayer, InFlightLayer, Table};
+use inflight::{InFlightClient, InFlightClientLayer, InFlightLayer, Table, TrackedBody};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -158,7 +158,7 @@ async fn call(
     app: &App,
     plan: &Plan,
     to: SocketAddr,
-) -> Result<Response<ClientBody<Incoming>>, BoxError> {
+) -> Result<Response<TrackedBody<Incoming>>, BoxError> {
     let mut client = if plan.upstream_http2 {
         app.http2.clone()
     } else {
@@ -205,7 +205,7 @@ async fn serve(app: &App, plan: &Plan) -> Result<Response<SoakBody>, BoxError> {
         }
     };
     let (parts, body) = response.into_parts();
-    let passed = |body: ClientBody<Incoming>| {
+    let passed = |body: TrackedBody<Incoming>| {
         let mut response = Response::new(body.map_err(BoxError::from).boxed_unsync());
         *response.status_mut() = parts.status;
         response

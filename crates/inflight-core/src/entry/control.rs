@@ -18,12 +18,25 @@ pub(super) const CANCEL: u8 = 2;
 pub(super) const FORBID_CANCEL: u8 = 4;
 
 impl Entry {
-    /// Remembers the task to wake when the request is terminated. Called when the
-    /// request's future or body returns `Pending`; cheap when the task is the same.
+    /// The second half of the waker handshake of a request's future or body, which
+    /// checked [`terminated`](Entry::terminated) before polling its inner one and got
+    /// `Pending`: remembers the task to wake on termination, then checks again. A
+    /// termination that came in between finds no waker to wake, so the task wakes itself
+    /// and sees it at its next poll.
+    #[inline]
+    pub(crate) fn park(&self, waker: &Waker) {
+        self.register_waker(waker);
+        if self.terminated() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Remembers the task to wake when the request is terminated; cheap when the task is
+    /// the same.
     ///
-    /// The caller checks [`terminated`](Entry::terminated) right after: `terminate` sets
-    /// the bit before it takes the waker under this lock, so a waker stored after that
-    /// take is stored after the bit is set, and the check sees it.
+    /// Checking [`terminated`](Entry::terminated) right after, as [`park`](Entry::park)
+    /// does, cannot miss a termination: `terminate` sets the bit before it takes the waker
+    /// under this lock, so a waker stored after that take is stored after the bit is set.
     #[inline]
     pub(crate) fn register_waker(&self, waker: &Waker) {
         let mut slot = self

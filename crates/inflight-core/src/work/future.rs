@@ -117,12 +117,7 @@ impl<F: Future> Future for Work<F> {
             }
             Ok(Poll::Pending) => {
                 if let Some(entry) = this.tracked.as_ref().and_then(|t| t.entry.as_ref()) {
-                    entry.register_waker(cx.waker());
-                    // A termination between the check above and the registration must
-                    // not be missed.
-                    if entry.terminated() {
-                        cx.waker().wake_by_ref();
-                    }
+                    entry.park(cx.waker());
                 }
                 Poll::Pending
             }

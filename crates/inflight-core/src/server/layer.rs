@@ -1,25 +1,16 @@
-//! Tracking of inbound requests: [`InFlightLayer`] and [`InFlight`].
+//! [`InFlightLayer`]: which table inbound requests go to, and what the layer shows and
+//! answers for them.
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
+use http::StatusCode;
 use http::header::HeaderName;
-use http::{Extensions, Method, Request, Response, StatusCode};
-use http_body::Body;
 use tower_layer::Layer;
-use tower_service::Service;
 
-use crate::body::TrackedBody;
-use crate::current::{RequestHandle, enter};
-use crate::entry::{Start, Target};
-use crate::future::ResponseFuture;
-use crate::grpc;
-use crate::snapshot::Direction;
+use super::InFlight;
 use crate::table::Table;
 use crate::terminate;
-use crate::trace::{self, TraceContext};
 
 /// Tracks every request a service serves, from `call` until its response body is over.
 ///
@@ -67,13 +58,15 @@ use crate::trace::{self, TraceContext};
 /// dropped, and ends in the table as [dropped early](crate::Ending::DroppedEarly). With
 /// the timeout inside, this layer sees the timeout's response, and the request ends as
 /// [completed](crate::Ending::Completed) with its `408` status.
+///
+/// [`TrackedBody`]: crate::TrackedBody
 #[derive(Clone)]
 pub struct InFlightLayer {
-    table: Table,
-    request_extension: bool,
-    headers: Arc<[HeaderName]>,
-    terminated_status: StatusCode,
-    trust_incoming_trace: bool,
+    pub(super) table: Table,
+    pub(super) request_extension: bool,
+    pub(super) headers: Arc<[HeaderName]>,
+    pub(super) terminated_status: StatusCode,
+    pub(super) trust_incoming_trace: bool,
 }
 
 impl InFlightLayer {
@@ -99,6 +92,8 @@ impl InFlightLayer {
     /// extension of a request allocates the extensions map, which costs more than all the
     /// tracking together (see `benches/README.md`). Handlers can get the same handle with
     /// [`current()`](crate::current) or, with axum, by taking a `RequestHandle` argument.
+    ///
+    /// [`RequestHandle`]: crate::RequestHandle
     pub fn request_extension(mut self, enabled: bool) -> Self {
         self.request_extension = enabled;
         self
@@ -189,157 +184,7 @@ impl<S> Layer<S> for InFlightLayer {
     fn layer(&self, inner: S) -> Self::Service {
         InFlight {
             inner,
-            table: self.table.clone(),
-            request_extension: self.request_extension,
-            headers: self.headers.clone(),
-            terminated_status: self.terminated_status,
-            trust_incoming_trace: self.trust_incoming_trace,
+            layer: self.clone(),
         }
     }
-}
-
-/// The service of [`InFlightLayer`].
-#[derive(Clone)]
-pub struct InFlight<S> {
-    inner: S,
-    table: Table,
-    request_extension: bool,
-    headers: Arc<[HeaderName]>,
-    terminated_status: StatusCode,
-    trust_incoming_trace: bool,
-}
-
-impl<S> InFlight<S> {
-    /// Tracks `inner`'s requests in the global table.
-    pub fn new(inner: S) -> Self {
-        InFlightLayer::new().layer(inner)
-    }
-
-    /// A layer that wraps services in `InFlight`.
-    pub fn layer() -> InFlightLayer {
-        InFlightLayer::new()
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for InFlight<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InFlight")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for InFlight<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ReqBody: Body,
-    ResBody: Body,
-{
-    type Response = Response<TrackedBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let caller = if self.trust_incoming_trace {
-            TraceContext::from_headers(req.headers())
-        } else {
-            None
-        };
-        // gRPC is HTTP/2 POSTs only: other requests pay two comparisons, not a header
-        // lookup.
-        let grpc = grpc::is_call(req.version(), req.method(), req.headers());
-        let mut tracked = self.table.register(Start {
-            parent: 0,
-            trace: caller.map_or_else(TraceContext::new_root, |caller| caller.child()),
-            direction: Direction::Inbound,
-            method: req.method(),
-            target: Target::Uri(req.uri()),
-            version: req.version(),
-            peer: peer(req.extensions()),
-            request_bytes: req.body().size_hint().exact().unwrap_or(0),
-            #[cfg(feature = "axum")]
-            matched_path: req
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .cloned(),
-            history_limit: self.table.history_limit(),
-            grpc,
-            timeout: if grpc {
-                grpc::timeout(req.headers())
-            } else {
-                None
-            },
-        });
-        // A gRPC request's route is its method, `/pkg.Service/Method`.
-        if grpc && let Some(entry) = &tracked.entry {
-            entry.set_route(req.uri().path().to_owned().into());
-        }
-        if caller.is_some()
-            && let Some(entry) = &tracked.entry
-            && let Some(state) = trace::tracestate(req.headers())
-        {
-            entry.set_tracestate(state);
-        }
-        if !self.headers.is_empty()
-            && let Some(entry) = &tracked.entry
-        {
-            for name in self.headers.iter() {
-                if let Some(value) = req.headers().get(name) {
-                    let text = String::from_utf8_lossy(value.as_bytes());
-                    let cut = text
-                        .char_indices()
-                        .nth(256)
-                        .map_or(text.len(), |(at, _)| at);
-                    entry.set_attribute(
-                        format!("header.{name}").into(),
-                        text[..cut].to_owned().into(),
-                    );
-                }
-            }
-        }
-        if self.request_extension
-            && let Some(entry) = &tracked.entry
-        {
-            req.extensions_mut()
-                .insert(RequestHandle::new(entry.clone()));
-        }
-        let head_request = req.method() == Method::HEAD;
-        // Some services do work in `call`; it belongs to the request too.
-        let inner = {
-            let _current = enter(&mut tracked.entry);
-            self.inner.call(req)
-        };
-        ResponseFuture::new(inner, tracked, head_request, self.terminated_status)
-    }
-}
-
-/// The client's address, when the server put one in the request extensions.
-fn peer(extensions: &Extensions) -> Option<SocketAddr> {
-    let plain = extensions.get::<SocketAddr>().copied();
-    #[cfg(feature = "axum")]
-    let plain = plain.or_else(|| {
-        extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|info| info.0)
-    });
-    plain
 }
