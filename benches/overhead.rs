@@ -15,8 +15,14 @@
 //! is measured is the layer and nothing else. The summary runs every variant in the same
 //! rounds (order rotated each round) and reports the median of per-round differences
 //! against the bare service, which holds up better on a noisy machine than differences of
-//! separate criterion runs. It ends with the admin thread's CPU per finished request and
-//! the targets, measured against TraceLayer in the same run.
+//! separate criterion runs. With the admin port on, a `total` line per scenario adds to
+//! the request path the admin thread's CPU over the rounds divided by every request served
+//! in them. It ends with the admin thread's CPU per finished request and the targets,
+//! measured against TraceLayer in the same run.
+//!
+//! `INFLIGHT_BENCH_SAVE=FILE` writes this run's added ns per variant;
+//! `INFLIGHT_BENCH_BASELINE=FILE` (a file saved by a run before a change) adds the targets
+//! that the layer alone is no worse than it was.
 
 #[path = "overhead/admin.rs"]
 mod admin;
@@ -196,7 +202,10 @@ impl Scenario {
                 let table = inflight::Table::new();
                 let admin = Admin::bind(&table);
                 let layer = inflight::InFlightLayer::with_table(table);
-                (s.runner(layer.layer(hello()), l), Some(admin))
+                (
+                    admin.metered(s.runner(layer.layer(hello()), l)),
+                    Some(admin),
+                )
             }),
             variant("inflight_request_extension", |s, l| {
                 let layer = inflight::InFlightLayer::with_table(inflight::Table::new())
@@ -252,12 +261,26 @@ fn paired_summary(rounds: usize, batch: u64) {
         paired::warm_up(&mut runners, batch);
         for variant in &variants {
             variant.latencies.reset();
+            if let Some(admin) = &variant.admin {
+                admin.reset_marks();
+            }
         }
         let mut runners: Vec<&mut Runner> = variants.iter_mut().map(|v| &mut v.runner).collect();
         let lines = paired::rounds(&mut runners, rounds, batch);
-        for (variant, line) in variants.iter().zip(lines) {
-            paired::print_line(scenario.name(), variant.name, &line);
-            results.lines.push((scenario.name(), variant.name, line));
+        for (variant, line) in variants.iter().zip(&lines) {
+            paired::print_line(scenario.name(), variant.name, line);
+            results.lines.push((scenario.name(), variant.name, *line));
+        }
+        // The whole cost with the admin port on: the request path, plus the admin thread's
+        // CPU over the rounds spread over every request the variant served in them.
+        for (variant, line) in variants.iter().zip(&lines) {
+            if let Some(admin) = &variant.admin {
+                let total = admin.cpu_over_rounds().map(|(cpu, batches)| {
+                    targets::Total::new(line, cpu, batches as u64 * scenario.requests(batch))
+                });
+                targets::print_total(scenario.name(), variant.name, total.as_ref());
+                results.totals.push((scenario.name(), variant.name, total));
+            }
         }
         if scenario == Scenario::Oversubscribed {
             for variant in &variants {
@@ -278,6 +301,7 @@ fn paired_summary(rounds: usize, batch: u64) {
         }
     }
     results.print();
+    results.save();
 }
 
 fn main() {

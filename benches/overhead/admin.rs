@@ -2,12 +2,14 @@
 //! with it, and the admin thread's CPU time.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use inflight::Table;
 use inflight::admin::{AdminHandle, AdminServer};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::support::paired::Runner;
 
 /// The name the admin server gives its thread (`crates/inflight-admin/src/server.rs`).
 const ADMIN_THREAD: &str = "inflight-admin";
@@ -18,6 +20,8 @@ pub struct Admin {
     /// The admin thread's id, when it could be told from the others.
     tid: Option<u32>,
     table: Table,
+    /// The admin thread's CPU time (ns) when each batch of a metered runner started.
+    marks: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Admin {
@@ -42,7 +46,37 @@ impl Admin {
             handle: Some(handle),
             tid,
             table: table.clone(),
+            marks: Arc::default(),
         }
+    }
+
+    /// `runner`, reading the admin thread's CPU time as each batch starts, so that
+    /// [`Admin::cpu_over_rounds`] can say what the thread spent since the first one.
+    pub fn metered(&self, mut runner: Runner) -> Runner {
+        let (tid, marks) = (self.tid, self.marks.clone());
+        Box::new(move |n| {
+            if let Some(ns) = tid.and_then(thread_cpu_ns) {
+                lock(&marks).push(ns);
+            }
+            runner(n)
+        })
+    }
+
+    /// Forgets the batches metered so far (the warm-up's).
+    pub fn reset_marks(&self) {
+        lock(&self.marks).clear();
+    }
+
+    /// The admin thread's CPU time (ns) from the start of the first batch metered since
+    /// [`Admin::reset_marks`] until it has drained what the last one left (four drain
+    /// periods after it), and how many batches that covers. Taken over all the rounds
+    /// rather than round by round: the thread drains up to 50 ms after a request ends,
+    /// so a round's requests are often aggregated in the next one.
+    pub fn cpu_over_rounds(&self) -> Option<(u64, usize)> {
+        std::thread::sleep(Duration::from_millis(200));
+        let end = self.cpu_ns()?;
+        let marks = lock(&self.marks);
+        Some((end.saturating_sub(*marks.first()?), marks.len()))
     }
 
     /// CPU time the admin thread has used so far, in ns.

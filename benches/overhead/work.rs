@@ -51,13 +51,13 @@ pub(crate) fn variants() -> Vec<Variant> {
         ),
         variant(
             "work_admin",
-            paired::one_thread(move || {
+            admin.metered(paired::one_thread(move || {
                 poll_once(
                     inflight::Work::builder("consume orders/3")
                         .table(table.clone())
                         .run(ready(black_box(1u64))),
                 )
-            }),
+            })),
             Some(admin),
         ),
     ]
