@@ -9,7 +9,7 @@
 //! - when it is *kept*, a 128-byte record in its shard's ring.
 //!
 //! Kept are every failed, terminated and dropped-early request (these also keep their
-//! whole status history, within a byte budget), every request slower than its family's
+//! whole status history, within a byte budget), every 5xx, every request slower than its family's
 //! threshold, and a sample of the rest chosen from the trace id (see `sample`), all of
 //! them below a few thousand requests a second. Readers copy the rings and sum the
 //! stripes when asked: the cost of a report is paid by whoever asks for it.
@@ -165,6 +165,7 @@ impl Recorder {
         let whole = ending != Ending::Completed;
         let kept = self.settings.records > 0
             && (whole
+                || status >= 500
                 || self
                     .slow
                     .get(usize::from(family))
