@@ -48,6 +48,27 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// An empty slot of a ring.
+    pub(crate) const EMPTY: Record = Record {
+        id: 0,
+        trace_id: [0; 16],
+        span_id: [0; 8],
+        parent_span_id: [0; 8],
+        start: 0,
+        duration: 0,
+        family: 0,
+        response_status: 0,
+        method: 0,
+        direction: 0,
+        ending: 0,
+        flags: 0,
+        trace_flags: 0,
+        status_ids: [0; RECORD_STATUSES],
+        status_micros: [0; RECORD_STATUSES],
+        uri_len: 0,
+        uri: [0; RECORD_URI],
+    };
+
     /// The record of `entry`, ended `now` after `duration` nanoseconds.
     pub(crate) fn of(
         entry: &Entry,
@@ -247,5 +268,9 @@ mod tests {
     #[test]
     fn a_record_is_128_bytes() {
         assert_eq!(std::mem::size_of::<Record>(), 128);
+        assert_eq!(
+            std::mem::size_of_val(&*super::super::Ring::new(4).records_for_test()),
+            4 * 128
+        );
     }
 }

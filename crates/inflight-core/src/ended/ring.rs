@@ -1,6 +1,7 @@
 //! A shard's ring of kept records: a fixed number of 128-byte records, written under the
 //! shard's lock by the request that ends (no allocation: the ring is made outside the
-//! lock the first time a record is kept), copied out a chunk at a time by readers.
+//! lock the first time a record is kept), copied out a chunk at a time by readers. A ring
+//! of `n` records takes `128 × n` bytes.
 
 use super::record::Record;
 
@@ -8,7 +9,8 @@ use super::record::Record;
 const CHUNK: usize = 256;
 
 pub(crate) struct Ring {
-    records: Box<[Option<Record>]>,
+    /// A record of id 0 is an empty slot (ids start at 1).
+    records: Box<[Record]>,
     /// Where the next record goes.
     next: usize,
 }
@@ -17,7 +19,7 @@ impl Ring {
     /// A ring of `capacity` records (at least one), made outside the lock.
     pub(crate) fn new(capacity: usize) -> Ring {
         Ring {
-            records: vec![None; capacity.max(1)].into_boxed_slice(),
+            records: vec![Record::EMPTY; capacity.max(1)].into_boxed_slice(),
             next: 0,
         }
     }
@@ -26,7 +28,7 @@ impl Ring {
     pub(crate) fn push(&mut self, record: Record) {
         let at = self.next;
         if let Some(slot) = self.records.get_mut(at) {
-            *slot = Some(record);
+            *slot = record;
         }
         self.next = (at + 1) % self.records.len();
     }
@@ -39,7 +41,20 @@ impl Ring {
     /// go on, or `None` at the end.
     pub(crate) fn copy_chunk(&self, from: usize, out: &mut Vec<Record>) -> Option<usize> {
         let end = (from + CHUNK).min(self.records.len());
-        out.extend(self.records.get(from..end)?.iter().flatten().copied());
+        out.extend(
+            self.records
+                .get(from..end)?
+                .iter()
+                .filter(|record| record.id != 0)
+                .copied(),
+        );
         (end < self.records.len()).then_some(end)
+    }
+}
+
+#[cfg(test)]
+impl Ring {
+    pub(crate) fn records_for_test(&self) -> &[Record] {
+        &self.records
     }
 }
