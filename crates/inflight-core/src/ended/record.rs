@@ -269,7 +269,7 @@ mod tests {
     fn a_record_is_128_bytes() {
         assert_eq!(std::mem::size_of::<Record>(), 128);
         assert_eq!(
-            std::mem::size_of_val(&*super::super::Ring::new(4).records_for_test()),
+            std::mem::size_of_val(super::super::Ring::new(4).records_for_test()),
             4 * 128
         );
     }
