@@ -294,6 +294,10 @@ impl Recorder {
         self.names.families()
     }
 
+    pub(crate) fn series(&self, number: u16) -> Option<&Series> {
+        self.names.series_by_number(number)
+    }
+
     pub(crate) fn statuses(&self) -> &StatusNames {
         &self.statuses
     }

@@ -205,7 +205,7 @@ impl Names {
             }
         };
         // Numbers are handed out once their series is set, so this only reads.
-        self.slots[usize::from(number)].get_or_init(|| Series::new(key, self.shards))
+        self.slots[usize::from(number)].get_or_init(|| Series::new(key, number, self.shards))
     }
 
     #[cold]
@@ -231,7 +231,7 @@ impl Names {
             key
         };
         let number = registry.len as u16;
-        let _ = self.slots[registry.len].set(Series::new(key, self.shards));
+        let _ = self.slots[registry.len].set(Series::new(key, number, self.shards));
         registry.len += 1;
         registry.index.insert(key, number);
         number
@@ -240,6 +240,11 @@ impl Names {
     /// Every family, numbered as in [`SeriesKey::family`].
     pub(crate) fn families(&self) -> Vec<Family> {
         lock(&self.families).names.clone()
+    }
+
+    /// Series `number`, if it is made.
+    pub(crate) fn series_by_number(&self, number: u16) -> Option<&Series> {
+        self.slots.get(usize::from(number))?.get()
     }
 
     /// Every series made so far.

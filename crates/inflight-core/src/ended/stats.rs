@@ -42,6 +42,8 @@ pub fn bucket_upper_bound(bucket: usize) -> Duration {
 /// One series' counts, one stripe per shard.
 pub(crate) struct Series {
     key: SeriesKey,
+    /// Its number in its table.
+    number: u16,
     stripes: Box<[Stripe]>,
 }
 
@@ -53,9 +55,10 @@ struct Stripe {
 }
 
 impl Series {
-    pub(crate) fn new(key: SeriesKey, shards: usize) -> Series {
+    pub(crate) fn new(key: SeriesKey, number: u16, shards: usize) -> Series {
         Series {
             key,
+            number,
             stripes: (0..shards)
                 .map(|_| Stripe {
                     buckets: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -67,6 +70,10 @@ impl Series {
 
     pub(crate) fn key(&self) -> SeriesKey {
         self.key
+    }
+
+    pub(crate) fn number(&self) -> u16 {
+        self.number
     }
 
     /// Counts one request of `nanos`; the caller holds the lock of shard `shard`.
@@ -181,6 +188,7 @@ mod tests {
                 status: 200,
                 ending: crate::table::Ending::Completed,
             },
+            0,
             4,
         );
         series.observe(0, 500);

@@ -67,7 +67,7 @@ impl Table {
             let mut chunk = Vec::new();
             while let Some(at) = from {
                 chunk.clear();
-                from = match shard.lock().ring.as_ref() {
+                from = match shard.read_lock().ring.as_ref() {
                     Some(ring) => {
                         if chunk.capacity() == 0 {
                             // Outside the lock next time: a chunk's room is kept.

@@ -186,7 +186,7 @@ impl Table {
                 if entries.len() == entries.capacity() {
                     entries.reserve(entries.len() / 2 + 64);
                 }
-                from = shard.lock().visit_chunk(at, |entry| {
+                from = shard.read_lock().visit_chunk(at, |entry| {
                     if entries.len() == entries.capacity() {
                         return false;
                     }
@@ -235,7 +235,7 @@ impl Table {
         for shard in self.inner.shards.iter() {
             let mut from = Some(0);
             while let Some(at) = from {
-                from = shard.lock().visit_chunk(at, |entry| {
+                from = shard.read_lock().visit_chunk(at, |entry| {
                     if entry.direction == direction {
                         oldest = Some(oldest.map_or(entry.start, |start| start.min(entry.start)));
                     }

@@ -9,13 +9,32 @@
 //!
 //! A table owns its shards; a request holds a counted reference to its shard, so a shard
 //! outlives its table until the last of its requests has ended.
+//!
+//! **A request that ends never waits for a reader.** Readers hold the lock for a chunk at
+//! a time and may be preempted while they do. A request that finds the lock held by a
+//! reader leaves its removal in `deferred` (behind a lock of its own that nobody holds for
+//! more than a push or a take) and goes on; whoever takes the shard's lock next applies
+//! it, and the reader checks for one as it lets go:
+//!
+//! - request: push, `pending = true`, then if no reader holds the lock, take it (and so
+//!   apply the removal) itself;
+//! - reader: apply what is pending, `reader = false`, unlock, then if `pending`, lock
+//!   again (and so apply it).
+//!
+//! Every step on `pending` and `reader` is sequentially consistent: a request that sees
+//! the reader's flag still set pushed before the reader cleared it, so the reader's check
+//! after unlocking sees the push (`table/loom/ended.rs` explores it).
 
 use std::sync::Mutex as StdMutex;
 
 use super::Shared;
-use super::counts::Counts;
+use super::counts::{Counts, bump};
+use super::finished::Ending;
+use super::id::Place;
 use super::slots::Slots;
-use crate::ended::Details;
+use crate::clock::Nanos;
+use crate::ended::{Details, Record, Ring};
+use crate::sync::Ordering::{Relaxed, SeqCst};
 use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
 
 /// Cache-line aligned so shards do not share lines.
@@ -39,6 +58,25 @@ pub(crate) struct Shard {
     /// The whole of the failed, terminated and dropped-early requests that ended here.
     /// Its own lock: only those requests and readers take it.
     pub(crate) details: StdMutex<Details>,
+    /// Whether a reader holds the lock (set and cleared by the reader, under it).
+    reader: AtomicBool,
+    /// Whether removals wait in `deferred`.
+    pending: AtomicBool,
+    /// Removals of requests that ended while a reader held the lock.
+    deferred: Mutex<Vec<Deferred>>,
+}
+
+/// A removal left for the next holder of the lock: everything [`Slots::remove`] and the
+/// record of ended requests need, made by the request that ended.
+pub(crate) struct Deferred {
+    pub(crate) place: Place,
+    pub(crate) ending: Ending,
+    pub(crate) ended_at: Option<Nanos>,
+    /// The series to count it in, and its duration.
+    pub(crate) series: Option<(u16, u64)>,
+    pub(crate) record: Option<Record>,
+    /// The ring, made by the request if the shard had none.
+    pub(crate) ring: Option<Ring>,
 }
 
 impl Shard {
@@ -52,23 +90,106 @@ impl Shard {
             counts: Counts::default(),
             shared,
             details: StdMutex::new(Details::new(budget)),
+            reader: AtomicBool::new(false),
+            pending: AtomicBool::new(false),
+            deferred: Mutex::new(Vec::new()),
         })
     }
 
+    /// The lock, for a request or a short look: waits for it, then applies the removals
+    /// left while a reader held it.
     #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, Slots> {
         // Nothing panics while holding it, but never turn poison into a panic.
-        self.slots
+        let mut slots = self
+            .slots
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.apply_deferred(&mut slots);
+        slots
     }
 
     #[inline]
     pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, Slots>> {
-        match self.slots.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
+        let mut slots = match self.slots.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        self.apply_deferred(&mut slots);
+        Some(slots)
+    }
+
+    /// The lock, for a reader that walks the shard a chunk at a time: requests that end
+    /// meanwhile leave their removal instead of waiting (see the module docs).
+    pub(crate) fn read_lock(&self) -> ReadGuard<'_> {
+        let slots = self.lock();
+        self.reader.store(true, SeqCst);
+        ReadGuard {
+            held: Held { shard: self, slots },
+            _after: AfterRead(self),
+        }
+    }
+
+    /// Whether a reader holds the lock now.
+    #[inline]
+    pub(crate) fn reader_holds(&self) -> bool {
+        self.reader.load(SeqCst)
+    }
+
+    /// Leaves a removal for the next holder of the lock; takes the lock itself (and so
+    /// applies it) unless a reader holds it, which then applies it as it lets go.
+    #[cold]
+    pub(crate) fn defer(&self, removal: Deferred) {
+        self.deferred
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(removal);
+        self.pending.store(true, SeqCst);
+        if !self.reader.load(SeqCst) {
+            drop(self.lock());
+        }
+    }
+
+    /// Applies the removals left in `deferred`. Rare (a request ended while a reader held
+    /// the lock), so what they free is freed here, under the lock.
+    #[inline]
+    fn apply_deferred(&self, slots: &mut Slots) {
+        if !self.pending.load(Relaxed) || !self.pending.swap(false, SeqCst) {
+            return;
+        }
+        self.apply_deferred_now(slots);
+    }
+
+    #[cold]
+    fn apply_deferred_now(&self, slots: &mut Slots) {
+        let removals = std::mem::take(
+            &mut *self
+                .deferred
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        let recorder = &self.shared.recorder;
+        for removal in removals {
+            let removed = slots.remove(removal.place, removal.ending, removal.ended_at, &self.counts);
+            if !removed.found {
+                continue;
+            }
+            if let Some((number, nanos)) = removal.series
+                && let Some(series) = recorder.series(number)
+            {
+                series.observe(self.index, nanos);
+            }
+            if let Some(record) = removal.record {
+                if slots.ring.is_none() {
+                    slots.ring = removal.ring;
+                    self.ring_made.store(true, Relaxed);
+                }
+                if let Some(ring) = slots.ring.as_mut() {
+                    ring.push(record);
+                    bump(&self.counts.kept);
+                }
+            }
         }
     }
 
@@ -76,5 +197,43 @@ impl Shard {
         self.details
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A reader's hold on a shard's lock (see [`Shard::read_lock`]). Fields drop in order:
+/// the hold applies what is pending and clears the reader's flag, the lock is let go, then
+/// the check for what was left meanwhile.
+pub(crate) struct ReadGuard<'a> {
+    held: Held<'a>,
+    _after: AfterRead<'a>,
+}
+
+struct Held<'a> {
+    shard: &'a Shard,
+    slots: MutexGuard<'a, Slots>,
+}
+
+struct AfterRead<'a>(&'a Shard);
+
+impl std::ops::Deref for ReadGuard<'_> {
+    type Target = Slots;
+
+    fn deref(&self) -> &Slots {
+        &self.held.slots
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.shard.apply_deferred(&mut self.slots);
+        self.shard.reader.store(false, SeqCst);
+    }
+}
+
+impl Drop for AfterRead<'_> {
+    fn drop(&mut self) {
+        if self.0.pending.load(SeqCst) {
+            drop(self.0.lock());
+        }
     }
 }

@@ -6,7 +6,8 @@ use std::cell::RefCell;
 use super::counts::bump;
 use super::finished::Ending;
 use super::id::Place;
-use super::shard::Shard;
+use super::finished::Finished;
+use super::shard::{Deferred, Shard};
 use crate::clock::{self, Nanos};
 use crate::ended::Ring;
 use crate::entry::{Entry, Start, View};
@@ -88,46 +89,72 @@ impl Tracked {
         };
         let collecting = shard.collecting.load(Ordering::Relaxed);
         let ended_at: Option<Nanos> = collecting.then_some(now);
-        let (removed, unused_ring) = {
-            let mut slots = shard.lock();
-            let removed = slots.remove(place, ending, ended_at, &shard.counts);
-            let mut unused_ring = None;
-            if removed.found
-                && let Some(leaving) = &leaving
-            {
-                leaving.series.observe(shard.index, leaving.nanos);
-                if let Some(record) = leaving.record {
-                    if slots.ring.is_none() {
-                        slots.ring = ring;
-                        shard.ring_made.store(true, Ordering::Relaxed);
-                    } else {
-                        unused_ring = ring;
-                    }
-                    if let Some(ring) = slots.ring.as_mut() {
-                        ring.push(record);
-                        bump(&shard.counts.kept);
-                    }
+        let mut slots = match shard.try_lock() {
+            Some(slots) => slots,
+            // A reader walks the shard: leave the removal to it rather than wait.
+            None if shard.reader_holds() => {
+                let record = leaving.as_ref().and_then(|leaving| leaving.record);
+                shard.defer(Deferred {
+                    place,
+                    ending,
+                    ended_at,
+                    series: leaving
+                        .as_ref()
+                        .map(|leaving| (leaving.series.number(), leaving.nanos)),
+                    record,
+                    ring,
+                });
+                self.after_removal(&shard, leaving.and_then(|leaving| leaving.detail), now);
+                return;
+            }
+            None => shard.lock(),
+        };
+        let removed = slots.remove(place, ending, ended_at, &shard.counts);
+        let mut unused_ring = None;
+        if removed.found
+            && let Some(leaving) = &leaving
+        {
+            leaving.series.observe(shard.index, leaving.nanos);
+            if let Some(record) = leaving.record {
+                if slots.ring.is_none() {
+                    slots.ring = ring;
+                    shard.ring_made.store(true, Ordering::Relaxed);
+                } else {
+                    unused_ring = ring;
+                }
+                if let Some(ring) = slots.ring.as_mut() {
+                    ring.push(record);
+                    bump(&shard.counts.kept);
                 }
             }
-            (removed, unused_ring)
-        };
-        if let Some(parent) = self.parent.take() {
-            parent.child_finished(self.id, now);
         }
-        // Whatever the lock handed back is freed or kept here, outside it.
+        drop(slots);
+        // Whatever the lock handed back is freed here, outside it.
         drop(unused_ring);
         drop(removed.entry);
         drop(removed.page);
-        if removed.found
-            && let Some(detail) = leaving.and_then(|leaving| leaving.detail)
-        {
-            let evicted = shard.details().push(self.id, detail);
-            drop(evicted);
-        }
-        recorder.tick(now);
+        let detail = if removed.found {
+            leaving.and_then(|leaving| leaving.detail)
+        } else {
+            None
+        };
+        self.after_removal(&shard, detail, now);
         if let Some(entry) = self.entry.take() {
             recycle(entry);
         }
+    }
+
+    /// What follows the removal, outside the shard's lock: the parent request learns its
+    /// call is over, a whole copy is kept, the window moves on if it is time.
+    fn after_removal(&mut self, shard: &Shard, detail: Option<Arc<Finished>>, now: Nanos) {
+        if let Some(parent) = self.parent.take() {
+            parent.child_finished(self.id, now);
+        }
+        if let Some(detail) = detail {
+            let evicted = shard.details().push(self.id, detail);
+            drop(evicted);
+        }
+        shard.shared.recorder.tick(now);
     }
 }
 

@@ -45,3 +45,38 @@ fn loom_one_request_moves_the_window_on() {
         assert_eq!(moved, 1);
     });
 }
+
+/// A request that ends while a reader holds its shard's lock leaves its removal and goes
+/// on; the removal is applied before anyone can see the table without it: nothing is
+/// lost, nothing left behind. (Without the reader's check after it lets go of the lock,
+/// this model finds the request left in the table.)
+#[test]
+fn loom_a_request_ending_during_a_read_is_removed_without_waiting() {
+    explore(None, || {
+        let table = table(1);
+        let request = register(&table);
+        let id = request.id();
+        let reader = {
+            let table = table.clone();
+            thread::spawn(move || {
+                let slots = table.inner.shards[0].read_lock();
+                let mut seen = 0;
+                slots.visit_chunk(0, |_| {
+                    seen += 1;
+                    true
+                });
+                drop(slots);
+                assert!(seen <= 1);
+            })
+        };
+        let ender = thread::spawn(move || request.finish(Ending::Completed));
+        ender.join().unwrap();
+        reader.join().unwrap();
+        assert!(table.get(id).is_none(), "#{id} still in the table");
+        assert_eq!(table.len(), 0);
+        assert_eq!(table.totals().completed, 1);
+        let stats = table.ended_stats();
+        let counted: u64 = stats.series.iter().map(|series| series.count).sum();
+        assert_eq!(counted, 1, "{stats:?}");
+    });
+}

@@ -105,7 +105,7 @@ fn loom_register_and_remove_on_two_threads() {
 fn loom_a_stale_removal_leaves_the_next_occupant_alone() {
     explore(None, || {
         let table = table(1);
-        let shard = &table.inner.shards[0];
+        let shard = table.inner.shards[0].clone();
         // Slot 0 is the first request's; the other three slots of the page stay taken, so
         // the next request gets slot 0 again (or a new page while slot 0 is still taken).
         let first = register(&table);
@@ -114,7 +114,7 @@ fn loom_a_stale_removal_leaves_the_next_occupant_alone() {
         let ender = thread::spawn(move || {
             first.finish(Ending::Completed);
             // The same place ended a second time, as a request of a dropped table would.
-            let stale = Tracked::new(shard, stale_id, Arc::new(Entry::new(start(), 2)));
+            let stale = Tracked::new(shard.clone(), stale_id, Arc::new(Entry::new(start(), 2)));
             drop(stale);
         });
         let next = {
