@@ -139,3 +139,40 @@ fn a_subscription_sees_ended_requests_and_entries_are_reused_meanwhile() {
     let mut again = table.subscribe();
     assert_eq!(again.drain(|_| {}), 0);
 }
+
+#[test]
+fn a_request_ends_while_a_reader_holds_its_shard() {
+    let table = Table::builder().shards(1).build();
+    let held = register(&table);
+    let ending = register(&table);
+    let id = ending.id();
+    let (reading, read) = std::sync::mpsc::channel();
+    let (done, finish) = std::sync::mpsc::channel::<()>();
+    let reader = {
+        let table = table.clone();
+        std::thread::spawn(move || {
+            let shards = &table.inner.shards;
+            let slots = shards[0].read_lock();
+            reading.send(()).unwrap();
+            // Holds the lock until the request has ended: were the ending to wait for
+            // it, neither would go on until this gives up.
+            let gave_up = finish
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .is_err();
+            drop(slots);
+            gave_up
+        })
+    };
+    read.recv().unwrap();
+    ending.finish(Ending::Failed);
+    let _ = done.send(());
+    assert!(!reader.join().unwrap(), "the ending waited for the reader");
+    assert!(table.get(id).is_none());
+    assert_eq!(table.len(), 1);
+    assert_eq!(table.totals().failed, 1);
+    let kept = table.kept();
+    assert_eq!(kept.requests.len(), 1, "a failed request is kept");
+    assert_eq!(kept.requests[0].id, id);
+    assert!(kept.requests[0].detail.is_some());
+    drop(held);
+}
