@@ -137,6 +137,32 @@ fn measure(name: &str, n: usize, uri: impl Fn(usize) -> String) {
     assert!(table.is_empty());
 }
 
+/// Bytes per kept record of a completed request: `n` requests end and are all kept, in a
+/// table that keeps `n` records. What the table holds afterwards, less what it held
+/// with none ended, per request.
+fn measure_kept(n: usize) {
+    let table = Table::builder().kept_records(n).keep_fraction(1.0).build();
+    let mut service = support::tracked(&table);
+    let uris: Vec<String> = (0..n).map(support::uri60).collect();
+    let before = counters();
+    for uri in &uris {
+        support::call_and_drain(&mut service, support::request(uri));
+    }
+    let after = counters();
+    let kept = table.kept_counts();
+    assert_eq!(kept.ended, n as u64);
+    assert_eq!(kept.kept, n as u64);
+    let per = |value: isize| value as f64 / n as f64;
+    println!(
+        "kept records, {n} completed requests: {:.1} bytes requested, {:.1} with malloc's \
+         headers, per record ({} held of {} kept)",
+        per(after.requested - before.requested),
+        per(after.usable - before.usable + 8 * (after.chunks - before.chunks)),
+        kept.held,
+        kept.kept,
+    );
+}
+
 fn main() {
     let n = 100_000;
     println!("bytes per request in flight, {n} requests");
@@ -152,4 +178,5 @@ fn main() {
             support::uri60(i)
         )
     });
+    measure_kept(n);
 }

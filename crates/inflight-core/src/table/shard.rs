@@ -171,7 +171,12 @@ impl Shard {
         );
         let recorder = &self.shared.recorder;
         for removal in removals {
-            let removed = slots.remove(removal.place, removal.ending, removal.ended_at, &self.counts);
+            let removed = slots.remove(
+                removal.place,
+                removal.ending,
+                removal.ended_at,
+                &self.counts,
+            );
             if !removed.found {
                 continue;
             }

@@ -5,8 +5,8 @@ use std::cell::RefCell;
 
 use super::counts::bump;
 use super::finished::Ending;
-use super::id::Place;
 use super::finished::Finished;
+use super::id::Place;
 use super::shard::{Deferred, Shard};
 use crate::clock::{self, Nanos};
 use crate::ended::Ring;
@@ -146,7 +146,12 @@ impl Tracked {
 
     /// What follows the removal, outside the shard's lock: the parent request learns its
     /// call is over, a whole copy is kept, the window moves on if it is time.
-    fn after_removal(&mut self, shard: &Shard, detail: Option<Arc<Finished>>, now: Nanos) {
+    fn after_removal(
+        &mut self,
+        shard: &Shard,
+        detail: Option<std::sync::Arc<Finished>>,
+        now: Nanos,
+    ) {
         if let Some(parent) = self.parent.take() {
             parent.child_finished(self.id, now);
         }

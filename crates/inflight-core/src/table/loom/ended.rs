@@ -4,9 +4,10 @@
 use super::*;
 use crate::ended::{Rate, Sampler};
 
-/// Two requests ending on one shard at once: each is counted in its series, neither
-/// count written over by the other (the stripe is written under the shard's lock with a
-/// load and a store; done outside the lock, this model finds a count lost).
+/// Two requests ending on one shard at once: each is counted in its series once, whether
+/// it ended with the lock or left its removal to the other. (The stripes are plain
+/// atomics under `loom`: this explores who holds the lock when, not the stripe's memory
+/// order, which is that of the shard's other counts.)
 #[test]
 fn loom_requests_ending_together_are_each_counted() {
     explore(None, || {
