@@ -16,14 +16,18 @@
 //! more than a push or a take) and goes on; whoever takes the shard's lock next applies
 //! it, and the reader checks for one as it lets go:
 //!
-//! - request: push, `pending = true`, then if no reader holds the lock, take it (and so
-//!   apply the removal) itself;
-//! - reader: apply what is pending, `reader = false`, unlock, then if `pending`, lock
-//!   again (and so apply it).
+//! - reader: `readers += 1`, lock, read, apply what is pending, unlock, `readers -= 1`,
+//!   then if `pending`, lock again (and so apply it);
+//! - request: when the lock is taken and `readers > 0`, push, `pending = true`, then if
+//!   `readers == 0` by now, take the lock (and so apply the removal) itself.
 //!
-//! Every step on `pending` and `reader` is sequentially consistent: a request that sees
-//! the reader's flag still set pushed before the reader cleared it, so the reader's check
-//! after unlocking sees the push (`table/loom/ended.rs` explores it).
+//! A reader counts itself before it takes the lock, so a request that finds the lock
+//! held by a reader sees it counted. Every step on `pending` and `readers` is
+//! sequentially consistent: a request that still sees a reader pushed before that reader
+//! counted itself out, so the reader's look after that sees the push
+//! (`table/loom/ended.rs` explores both). A request that finds the lock held by another
+//! request waits for it (a few instructions); only if a reader comes between can it wait
+//! for that reader's chunk.
 
 use std::sync::Mutex as StdMutex;
 
@@ -35,7 +39,7 @@ use super::slots::Slots;
 use crate::clock::Nanos;
 use crate::ended::{Details, Record, Ring};
 use crate::sync::Ordering::{Relaxed, SeqCst};
-use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard};
 
 /// Cache-line aligned so shards do not share lines.
 #[repr(align(128))]
@@ -58,8 +62,8 @@ pub(crate) struct Shard {
     /// The whole of the failed, terminated and dropped-early requests that ended here.
     /// Its own lock: only those requests and readers take it.
     pub(crate) details: StdMutex<Details>,
-    /// Whether a reader holds the lock (set and cleared by the reader, under it).
-    reader: AtomicBool,
+    /// Readers holding the lock or waiting for it.
+    readers: AtomicUsize,
     /// Whether removals wait in `deferred`.
     pending: AtomicBool,
     /// Removals of requests that ended while a reader held the lock.
@@ -90,7 +94,7 @@ impl Shard {
             counts: Counts::default(),
             shared,
             details: StdMutex::new(Details::new(budget)),
-            reader: AtomicBool::new(false),
+            readers: AtomicUsize::new(0),
             pending: AtomicBool::new(false),
             deferred: Mutex::new(Vec::new()),
         })
@@ -123,18 +127,18 @@ impl Shard {
     /// The lock, for a reader that walks the shard a chunk at a time: requests that end
     /// meanwhile leave their removal instead of waiting (see the module docs).
     pub(crate) fn read_lock(&self) -> ReadGuard<'_> {
+        self.readers.fetch_add(1, SeqCst);
         let slots = self.lock();
-        self.reader.store(true, SeqCst);
         ReadGuard {
             held: Held { shard: self, slots },
             _after: AfterRead(self),
         }
     }
 
-    /// Whether a reader holds the lock now.
+    /// Whether a reader holds the lock or waits for it.
     #[inline]
     pub(crate) fn reader_holds(&self) -> bool {
-        self.reader.load(SeqCst)
+        self.readers.load(SeqCst) != 0
     }
 
     /// Leaves a removal for the next holder of the lock; takes the lock itself (and so
@@ -146,7 +150,7 @@ impl Shard {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(removal);
         self.pending.store(true, SeqCst);
-        if !self.reader.load(SeqCst) {
+        if self.readers.load(SeqCst) == 0 {
             drop(self.lock());
         }
     }
@@ -206,8 +210,8 @@ impl Shard {
 }
 
 /// A reader's hold on a shard's lock (see [`Shard::read_lock`]). Fields drop in order:
-/// the hold applies what is pending and clears the reader's flag, the lock is let go, then
-/// the check for what was left meanwhile.
+/// the hold applies what is pending, the lock is let go, then the reader counts itself
+/// out and looks for what was left meanwhile.
 pub(crate) struct ReadGuard<'a> {
     held: Held<'a>,
     _after: AfterRead<'a>,
@@ -231,12 +235,12 @@ impl std::ops::Deref for ReadGuard<'_> {
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.shard.apply_deferred(&mut self.slots);
-        self.shard.reader.store(false, SeqCst);
     }
 }
 
 impl Drop for AfterRead<'_> {
     fn drop(&mut self) {
+        self.0.readers.fetch_sub(1, SeqCst);
         if self.0.pending.load(SeqCst) {
             drop(self.0.lock());
         }

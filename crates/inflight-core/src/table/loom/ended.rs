@@ -47,37 +47,25 @@ fn loom_one_request_moves_the_window_on() {
     });
 }
 
-/// A request that ends while a reader holds its shard's lock leaves its removal and goes
-/// on; the removal is applied before anyone can see the table without it: nothing is
-/// lost, nothing left behind. (Without the reader's check after it lets go of the lock,
-/// this model finds the request left in the table.)
+/// A request that ends while a reader takes and lets go of its shard's lock is removed,
+/// by itself or by whoever holds the lock next, before the table can be read without it.
+/// (The interleavings `loom` explores here do not include a `try_lock` that fails while
+/// the reader holds the lock, so the left removal itself is checked by the unit test
+/// `a_request_ends_while_a_reader_holds_its_shard` with real threads.)
 #[test]
-fn loom_a_request_ending_during_a_read_is_removed_without_waiting() {
+fn loom_a_request_ending_as_a_read_ends_is_removed() {
     explore(None, || {
         let table = table(1);
         let request = register(&table);
         let id = request.id();
         let reader = {
             let table = table.clone();
-            thread::spawn(move || {
-                let slots = table.inner.shards[0].read_lock();
-                let mut seen = 0;
-                slots.visit_chunk(0, |_| {
-                    seen += 1;
-                    true
-                });
-                drop(slots);
-                assert!(seen <= 1);
-            })
+            thread::spawn(move || drop(table.inner.shards[0].read_lock()))
         };
         let ender = thread::spawn(move || request.finish(Ending::Completed));
         ender.join().unwrap();
         reader.join().unwrap();
+        assert_eq!(table.len(), 0, "#{id} left in the table");
         assert!(table.get(id).is_none(), "#{id} still in the table");
-        assert_eq!(table.len(), 0);
-        assert_eq!(table.totals().completed, 1);
-        let stats = table.ended_stats();
-        let counted: u64 = stats.series.iter().map(|series| series.count).sum();
-        assert_eq!(counted, 1, "{stats:?}");
     });
 }
