@@ -65,7 +65,8 @@ if ! python3 -m pip show schemathesis 2>/dev/null | grep -qx "Version: $schemath
   python3 -m pip install --quiet "schemathesis==$schemathesis_version"
 fi
 
-cargo nextest run --workspace --all-features --no-fail-fast
+# The soak (tests/soak.rs) runs a million requests: memory stays flat over them.
+INFLIGHT_SOAK_REQUESTS=1000000 cargo nextest run --workspace --all-features --no-fail-fast
 # The admin crate without features: the 501 of its feature-gated endpoints.
 cargo test -p inflight-admin --lib
 # nextest does not run doc tests.

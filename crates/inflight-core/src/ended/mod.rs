@@ -210,8 +210,8 @@ impl Recorder {
         }
     }
 
-    /// Once a second, by whichever request ends first after it: the sample's rate from
-    /// how many ended, each family's slowness threshold from its histogram.
+    /// Every tenth of a second, by whichever request ends first after it: the sample's
+    /// rate from how many ended, each family's slowness threshold from its histogram.
     #[inline]
     pub(crate) fn tick(&self, now: Nanos) {
         // Under `loom` the window's protocol is explored on its own

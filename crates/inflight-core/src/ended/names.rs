@@ -127,6 +127,49 @@ impl Names {
     /// name is a route.
     #[inline]
     pub(crate) fn family(&self, direction: Direction, routed: bool, name: &str) -> u16 {
+        // Requests of one route tend to come together: the thread's last family first,
+        // without hashing the name.
+        let last = LAST_FAMILY.try_with(|last| {
+            let last = last.try_borrow().ok()?;
+            let slot = last.as_ref()?;
+            (slot.table == self.table
+                && slot.direction == direction
+                && slot.routed == routed
+                && *slot.name == *name)
+                .then_some(slot.family)
+        });
+        if let Ok(Some(family)) = last {
+            return family;
+        }
+        let family = self.family_hashed(direction, routed, name);
+        let _ = LAST_FAMILY.try_with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                match last.as_mut() {
+                    Some(slot) => {
+                        slot.table = self.table;
+                        slot.direction = direction;
+                        slot.routed = routed;
+                        if *slot.name != *name {
+                            slot.name = name.into();
+                        }
+                        slot.family = family;
+                    }
+                    None => {
+                        *last = Some(FamilySlot {
+                            table: self.table,
+                            direction,
+                            routed,
+                            name: name.into(),
+                            family,
+                        })
+                    }
+                }
+            }
+        });
+        family
+    }
+
+    fn family_hashed(&self, direction: Direction, routed: bool, name: &str) -> u16 {
         let hash = hash_of(self.table, direction, routed, name);
         let cached = FAMILY_CACHE.try_with(|cache| {
             let cache = cache.try_borrow().ok()?;
@@ -265,6 +308,7 @@ struct FamilySlot {
 }
 
 thread_local! {
+    static LAST_FAMILY: RefCell<Option<FamilySlot>> = const { RefCell::new(None) };
     static FAMILY_CACHE: RefCell<Vec<Option<FamilySlot>>> = const { RefCell::new(Vec::new()) };
     static SERIES_CACHE: RefCell<Vec<Option<(u64, u64, u16)>>> =
         const { RefCell::new(Vec::new()) };

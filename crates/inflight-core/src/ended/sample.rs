@@ -7,9 +7,9 @@
 //! decides the same way at the same rate, and a trace kept at one rate is kept at every
 //! higher one, so the services of a fleet keep the same traces with no coordination.
 //!
-//! Below the target rate (default 2,000 a second) every request is kept. Once a second
-//! the request that ends first after the second is up sets the threshold from how many
-//! ended in that second, and each family's slowness threshold from its histogram.
+//! Below the target rate (default 2,000 a second) every request is kept. Every tenth of
+//! a second the request that ends first after it sets the threshold from how many ended
+//! meanwhile, and each family's slowness threshold from its histogram.
 
 use std::time::Duration;
 
@@ -20,8 +20,9 @@ use crate::trace::TraceId;
 
 /// 2^56: the threshold that keeps nothing.
 pub(crate) const NEVER: u64 = 1 << 56;
-/// The window over which the rate is measured.
-pub(crate) const WINDOW: Nanos = 1_000_000_000;
+/// The window over which the rate is measured: short, so that a burst is sampled within
+/// a tenth of a second of its start.
+pub(crate) const WINDOW: Nanos = 100_000_000;
 
 /// The random part of a trace id (its last 7 bytes).
 #[inline]

@@ -11,7 +11,7 @@ use crate::ended::{Rate, Sampler};
 #[test]
 fn loom_requests_ending_together_are_each_counted() {
     explore(None, || {
-        let table = table(1);
+        let table = table_keeping(1, 4);
         let requests: Vec<Tracked> = (0..2).map(|_| register(&table)).collect();
         let enders: Vec<_> = requests
             .into_iter()
@@ -55,7 +55,7 @@ fn loom_one_request_moves_the_window_on() {
 #[test]
 fn loom_a_request_ending_as_a_read_ends_is_removed() {
     explore(None, || {
-        let table = table(1);
+        let table = table_keeping(1, 4);
         let request = register(&table);
         let id = request.id();
         let reader = {

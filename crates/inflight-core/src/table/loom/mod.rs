@@ -43,12 +43,19 @@ fn explore(preemptions: Option<usize>, f: impl Fn() + Sync + Send + 'static) {
 
 /// A table whose series for the model's requests (`GET /a`, every ending) are made
 /// before any thread starts: series are numbered under a lock `loom` does not see, so one
-/// made by a thread of the model would reach the others unseen by it. Every request is
-/// kept by the sample and none as slow, so that what a model does never depends on the
-/// random trace ids or the clock.
+/// made by a thread of the model would reach the others unseen by it. A request is kept
+/// by the sample or not at all, never as slow, so that what a model does never depends on
+/// the random trace ids or the clock.
 fn table(shards: usize) -> Table {
+    table_keeping(shards, 0)
+}
+
+/// Like [`table`], keeping up to `records` records of ended requests (none: the models
+/// of the table alone stay as small as they were).
+fn table_keeping(shards: usize, records: usize) -> Table {
     let table = Table::builder()
         .shards(shards)
+        .kept_records(records)
         .keep_fraction(1.0)
         .slow_at_least(std::time::Duration::MAX)
         .build();
