@@ -92,12 +92,13 @@ pub(crate) struct Recorder {
     shards: usize,
 }
 
-/// What a request leaves when it ends, made before its shard's lock is taken.
+/// What a request leaves when it ends, found before its shard's lock is taken; small, so
+/// that passing it around copies little (the record, when kept, is made in place).
 pub(crate) struct Leaving<'a> {
     pub(crate) series: &'a Series,
     pub(crate) nanos: u64,
-    pub(crate) record: Option<Record>,
-    pub(crate) detail: Option<Arc<Finished>>,
+    /// Kept: its family's number.
+    pub(crate) kept: Option<u16>,
 }
 
 impl Recorder {
@@ -141,15 +142,10 @@ impl Recorder {
         })
     }
 
-    /// What `entry`, ending now, leaves behind.
+    /// What `entry`, ending now, leaves behind: its series, its duration, and whether
+    /// it is kept.
     #[inline]
-    pub(crate) fn leaving(
-        &self,
-        entry: &Entry,
-        view: &View<'_>,
-        ending: Ending,
-        now: Nanos,
-    ) -> Leaving<'_> {
+    pub(crate) fn leaving(&self, entry: &Entry, ending: Ending, now: Nanos) -> Leaving<'_> {
         let nanos = now.saturating_sub(entry.start);
         let family = self.family_of(entry);
         let (method, status) = entry.method_and_status_codes();
@@ -162,52 +158,65 @@ impl Recorder {
                 ending,
             },
         );
-        let whole = ending != Ending::Completed;
         let kept = self.settings.records > 0
-            && (whole
+            && (ending != Ending::Completed
                 || status >= 500
                 || self
                     .slow
                     .get(usize::from(family))
                     .is_some_and(|slow| nanos >= slow.load(Relaxed))
                 || self.sampler.keeps(entry.trace.trace_id));
-        if !kept {
-            return Leaving {
-                series,
-                nanos,
-                record: None,
-                detail: None,
-            };
-        }
-        let detail = whole.then(|| {
-            let entry_snapshot = entry.snapshot(view, true);
-            Arc::new(Finished {
-                duration: entry_snapshot.age,
-                entry: entry_snapshot,
-                ending,
-                ended_at: clock::wall(now),
-                grpc_status: if entry.grpc && ending == Ending::Failed {
-                    entry.grpc_status()
-                } else {
-                    None
-                },
-            })
-        });
-        let record = Record::of(
-            entry,
-            view,
-            ending,
-            nanos,
-            family,
-            detail.is_some(),
-            &self.statuses,
-        );
         Leaving {
             series,
             nanos,
-            record: Some(record),
-            detail,
+            kept: kept.then_some(family),
         }
+    }
+
+    /// The whole of a request that did not complete, kept with its record.
+    pub(crate) fn whole(
+        &self,
+        entry: &Entry,
+        view: &View<'_>,
+        ending: Ending,
+        now: Nanos,
+    ) -> Option<Arc<Finished>> {
+        if ending == Ending::Completed {
+            return None;
+        }
+        let snapshot = entry.snapshot(view, true);
+        Some(Arc::new(Finished {
+            duration: snapshot.age,
+            entry: snapshot,
+            ending,
+            ended_at: clock::wall(now),
+            grpc_status: if entry.grpc && ending == Ending::Failed {
+                entry.grpc_status()
+            } else {
+                None
+            },
+        }))
+    }
+
+    /// The record of a kept request.
+    pub(crate) fn record(
+        &self,
+        entry: &Entry,
+        view: &View<'_>,
+        ending: Ending,
+        leaving: &Leaving<'_>,
+        family: u16,
+        whole: bool,
+    ) -> Record {
+        Record::of(
+            entry,
+            view,
+            ending,
+            leaving.nanos,
+            family,
+            whole,
+            &self.statuses,
+        )
     }
 
     /// Every tenth of a second, by whichever request ends first after it: the sample's

@@ -9,7 +9,7 @@ use super::finished::Finished;
 use super::id::Place;
 use super::shard::{Deferred, Shard};
 use crate::clock::{self, Nanos};
-use crate::ended::Ring;
+use crate::ended::{Record, Ring};
 use crate::entry::{Entry, Start, View};
 use crate::sync::{Arc, Ordering};
 
@@ -71,21 +71,27 @@ impl Tracked {
         let recorder = &shared.recorder;
         // Everything the end leaves is made here, before the lock: the series' numbers,
         // and for a kept request its record (and whole copy, if it did not complete).
-        let leaving = self.entry.as_deref().map(|entry| {
+        let leaving = self
+            .entry
+            .as_deref()
+            .map(|entry| recorder.leaving(entry, ending, now));
+        let mut record: Option<Record> = None;
+        let mut detail = None;
+        if let (Some(entry), Some(leaving)) = (self.entry.as_deref(), &leaving)
+            && let Some(family) = leaving.kept
+        {
             let view = View {
                 now,
                 not_reading_after: shared.not_reading_after,
                 sensitive: &shared.redaction,
             };
-            recorder.leaving(entry, &view, ending, now)
-        });
-        let ring = match &leaving {
-            Some(leaving)
-                if leaving.record.is_some() && !shard.ring_made.load(Ordering::Relaxed) =>
-            {
-                Some(Ring::new(recorder.ring_capacity()))
-            }
-            _ => None,
+            detail = recorder.whole(entry, &view, ending, now);
+            record = Some(recorder.record(entry, &view, ending, leaving, family, detail.is_some()));
+        }
+        let ring = if record.is_some() && !shard.ring_made.load(Ordering::Relaxed) {
+            Some(Ring::new(recorder.ring_capacity()))
+        } else {
+            None
         };
         let collecting = shard.collecting.load(Ordering::Relaxed);
         let ended_at: Option<Nanos> = collecting.then_some(now);
@@ -93,7 +99,6 @@ impl Tracked {
             Some(slots) => slots,
             // A reader walks the shard: leave the removal to it rather than wait.
             None if shard.reader_holds() => {
-                let record = leaving.as_ref().and_then(|leaving| leaving.record);
                 shard.defer(Deferred {
                     place,
                     ending,
@@ -104,7 +109,7 @@ impl Tracked {
                     record,
                     ring,
                 });
-                self.after_removal(&shard, leaving.and_then(|leaving| leaving.detail), now);
+                self.after_removal(&shard, detail, now);
                 return;
             }
             None => shard.lock(),
@@ -115,7 +120,7 @@ impl Tracked {
             && let Some(leaving) = &leaving
         {
             leaving.series.observe(shard.index, leaving.nanos);
-            if let Some(record) = leaving.record {
+            if let Some(record) = &record {
                 if slots.ring.is_none() {
                     slots.ring = ring;
                     shard.ring_made.store(true, Ordering::Relaxed);
@@ -123,7 +128,7 @@ impl Tracked {
                     unused_ring = ring;
                 }
                 if let Some(ring) = slots.ring.as_mut() {
-                    ring.push(record);
+                    ring.push(*record);
                     bump(&shard.counts.kept);
                 }
             }
@@ -133,11 +138,7 @@ impl Tracked {
         drop(unused_ring);
         drop(removed.entry);
         drop(removed.page);
-        let detail = if removed.found {
-            leaving.and_then(|leaving| leaving.detail)
-        } else {
-            None
-        };
+        let detail = if removed.found { detail } else { None };
         self.after_removal(&shard, detail, now);
         if let Some(entry) = self.entry.take() {
             recycle(entry);

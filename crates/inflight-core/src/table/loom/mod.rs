@@ -60,13 +60,8 @@ fn table_keeping(shards: usize, records: usize) -> Table {
         .slow_at_least(std::time::Duration::MAX)
         .build();
     let entry = Entry::new(start(), 2);
-    let view = table.view();
     for ending in Ending::ALL {
-        let _ = table
-            .inner
-            .shared
-            .recorder
-            .leaving(&entry, &view, ending, 3);
+        let _ = table.inner.shared.recorder.leaving(&entry, ending, 3);
     }
     table
 }
