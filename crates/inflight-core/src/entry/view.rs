@@ -279,10 +279,14 @@ impl Entry {
                 None => raw,
             }
         };
-        after_authority
-            .split(['?', '#'])
-            .next()
-            .unwrap_or(after_authority)
+        // A byte search: `?` and `#` are ASCII, so the cut is a character boundary.
+        match after_authority
+            .bytes()
+            .position(|byte| byte == b'?' || byte == b'#')
+        {
+            Some(at) => &after_authority[..at],
+            None => after_authority,
+        }
     }
 
     /// `host:port` of an outbound call's target (without any userinfo), if it has one.
