@@ -6,8 +6,9 @@
 //! ```
 //!
 //! Subscriptions of one table share its stream of ended requests, each request going to
-//! one of them: a service that runs the admin port (which subscribes) should take what it
-//! needs from the admin port's `/recent` or `/metrics` rather than subscribe as well.
+//! one of them. Only a table with a subscription open pays for it: the admin port does not
+//! subscribe (it reads the table's counts and kept records when asked), so what it shows
+//! in `/recent` or `/metrics` may be all a service needs.
 
 use std::time::Duration;
 

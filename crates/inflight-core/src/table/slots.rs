@@ -23,8 +23,8 @@ const CHUNK: usize = 256;
 const NONE: u32 = u32::MAX;
 
 /// Ended requests kept per shard until the subscriber takes them; more are counted and
-/// dropped. The admin server drains every 50 ms, every 5 ms while requests end faster
-/// than that keeps up with: about 800k requests a second per shard.
+/// dropped. A subscriber that drains every 5 ms keeps up with about 800k requests a
+/// second per shard.
 #[cfg(not(loom))]
 pub(crate) const FINISHED_PER_SHARD: usize = 4096;
 

@@ -138,7 +138,9 @@ impl fmt::Debug for FinishedRequest<'_> {
     }
 }
 
-/// The stream of requests that end in a table, for a consumer such as the admin server.
+/// The stream of requests that end in a table, for a consumer of every one of them (an
+/// exporter of your own, say). The admin server does not need one: see
+/// [`Table::kept`](crate::Table::kept) and [`Table::ended_stats`](crate::Table::ended_stats).
 ///
 /// Collection runs while at least one subscription is alive, and stops when the last one
 /// is dropped: without one, ending a request costs nothing more. Each shard keeps up to
