@@ -51,6 +51,20 @@ async fn handler(Path(kind): Path<String>) -> (StatusCode, &'static str) {
     }
 }
 
+/// `GET /r/hold` in its trace, in flight until terminated or dropped.
+fn hold(api: &Http, traceparent: String) -> tokio::task::JoinHandle<support::admin::Answer> {
+    let api = api.clone();
+    tokio::spawn(async move {
+        api.send(
+            Method::GET,
+            "/r/hold",
+            &[("traceparent", &traceparent)],
+            Bytes::new(),
+        )
+        .await
+    })
+}
+
 async fn finished_of(admin: &Http, trace: &str) -> Vec<Value> {
     let answer = admin.get(&format!("/traces/{trace}")).await.expect(200);
     answer["finished"].as_array().cloned().unwrap_or_default()
@@ -109,18 +123,7 @@ async fn errors_terminated_dropped_and_slow_requests_are_always_kept_under_load(
         // Terminated by an operator.
         n += 1;
         let (header, trace) = traceparent(n);
-        let held = {
-            let api = api.clone();
-            tokio::spawn(async move {
-                api.send(
-                    Method::GET,
-                    "/r/hold",
-                    &[("traceparent", &header)],
-                    Bytes::new(),
-                )
-                .await
-            })
-        };
+        let held = hold(&api, header);
         wait_for_listed(&admin, "direction=inbound", 1).await;
         let listed = admin.get("/requests?direction=inbound").await.expect(200);
         let id = listed["requests"][0]["id"].as_u64().unwrap();
@@ -138,18 +141,7 @@ async fn errors_terminated_dropped_and_slow_requests_are_always_kept_under_load(
         // Dropped early: the client goes away before the answer.
         n += 1;
         let (header, trace) = traceparent(n);
-        let gone = {
-            let api = api.clone();
-            tokio::spawn(async move {
-                api.send(
-                    Method::GET,
-                    "/r/hold",
-                    &[("traceparent", &header)],
-                    Bytes::new(),
-                )
-                .await
-            })
-        };
+        let gone = hold(&api, header);
         wait_for_listed(&admin, "direction=inbound", 1).await;
         gone.abort();
         let _ = gone.await;

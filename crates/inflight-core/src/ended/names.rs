@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::LocalKey;
 
 use super::stats::Series;
 use crate::snapshot::Direction;
@@ -127,78 +128,29 @@ impl Names {
     /// name is a route.
     #[inline]
     pub(crate) fn family(&self, direction: Direction, routed: bool, name: &str) -> u16 {
-        // Requests of one route tend to come together: the thread's last family first,
-        // without hashing the name.
-        let last = LAST_FAMILY.try_with(|last| {
-            let last = last.try_borrow().ok()?;
-            let slot = last.as_ref()?;
-            (slot.table == self.table
-                && slot.direction == direction
-                && slot.routed == routed
-                && *slot.name == *name)
-                .then_some(slot.family)
-        });
-        if let Ok(Some(family)) = last {
-            return family;
-        }
-        let family = self.family_hashed(direction, routed, name);
-        let _ = LAST_FAMILY.try_with(|last| {
-            if let Ok(mut last) = last.try_borrow_mut() {
-                match last.as_mut() {
-                    Some(slot) => {
-                        slot.table = self.table;
-                        slot.direction = direction;
-                        slot.routed = routed;
-                        if *slot.name != *name {
-                            slot.name = name.into();
-                        }
-                        slot.family = family;
-                    }
-                    None => {
-                        *last = Some(FamilySlot {
-                            table: self.table,
-                            direction,
-                            routed,
-                            name: name.into(),
-                            family,
-                        })
-                    }
-                }
-            }
-        });
-        family
-    }
-
-    fn family_hashed(&self, direction: Direction, routed: bool, name: &str) -> u16 {
         let hash = hash_of(self.table, direction, routed, name);
-        let cached = FAMILY_CACHE.try_with(|cache| {
-            let cache = cache.try_borrow().ok()?;
-            let slot = cache.get(hash as usize % CACHE_SLOTS)?.as_ref()?;
-            (slot.table == self.table
-                && slot.direction == direction
-                && slot.routed == routed
-                && *slot.name == *name)
-                .then_some(slot.family)
-        });
-        if let Ok(Some(family)) = cached {
-            return family;
-        }
-        let family = self.family_slow(direction, routed, name);
-        let _ = FAMILY_CACHE.try_with(|cache| {
-            if let Ok(mut cache) = cache.try_borrow_mut() {
-                if cache.is_empty() {
-                    cache.resize_with(CACHE_SLOTS, || None);
-                }
-                cache[hash as usize % CACHE_SLOTS] = Some(FamilySlot {
+        through_cache(
+            &FAMILY_CACHE,
+            hash as usize % CACHE_SLOTS,
+            |slot| {
+                (slot.table == self.table
+                    && slot.direction == direction
+                    && slot.routed == routed
+                    && *slot.name == *name)
+                    .then_some(slot.family)
+            },
+            || {
+                let family = self.family_slow(direction, routed, name);
+                let slot = FamilySlot {
                     table: self.table,
                     direction,
                     routed,
                     name: name.into(),
                     family,
-                });
-            }
-        });
-        family
+                };
+                (family, slot)
+            },
+        )
     }
 
     #[cold]
@@ -227,26 +179,15 @@ impl Names {
         let packed = key.packed();
         let slot = ((packed ^ self.table.rotate_left(17)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
             as usize;
-        let cached = SERIES_CACHE.try_with(|cache| {
-            let cache = cache.try_borrow().ok()?;
-            let entry = cache.get(slot)?.as_ref()?;
-            (entry.0 == self.table && entry.1 == packed).then_some(entry.2)
-        });
-        let number = match cached {
-            Ok(Some(number)) => number,
-            _ => {
+        let number = through_cache(
+            &SERIES_CACHE,
+            slot,
+            |entry| (entry.0 == self.table && entry.1 == packed).then_some(entry.2),
+            || {
                 let number = self.series_slow(direction, key);
-                let _ = SERIES_CACHE.try_with(|cache| {
-                    if let Ok(mut cache) = cache.try_borrow_mut() {
-                        if cache.is_empty() {
-                            cache.resize_with(CACHE_SLOTS, || None);
-                        }
-                        cache[slot] = Some((self.table, packed, number));
-                    }
-                });
-                number
-            }
-        };
+                (number, (self.table, packed, number))
+            },
+        );
         // Numbers are handed out once their series is set, so this only reads.
         self.slots[usize::from(number)].get_or_init(|| Series::new(key, number, self.shards))
     }
@@ -308,10 +249,35 @@ struct FamilySlot {
 }
 
 thread_local! {
-    static LAST_FAMILY: RefCell<Option<FamilySlot>> = const { RefCell::new(None) };
     static FAMILY_CACHE: RefCell<Vec<Option<FamilySlot>>> = const { RefCell::new(Vec::new()) };
     static SERIES_CACHE: RefCell<Vec<Option<(u64, u64, u16)>>> =
         const { RefCell::new(Vec::new()) };
+}
+
+/// The value `hit` finds in slot `slot` of this thread's `cache`, or else the one `miss`
+/// makes, kept in that slot for the next time.
+#[inline]
+fn through_cache<T: 'static, V>(
+    cache: &'static LocalKey<RefCell<Vec<Option<T>>>>,
+    slot: usize,
+    hit: impl Fn(&T) -> Option<V>,
+    miss: impl FnOnce() -> (V, T),
+) -> V {
+    let cached =
+        cache.try_with(|cache| cache.try_borrow().ok()?.get(slot)?.as_ref().and_then(&hit));
+    if let Ok(Some(value)) = cached {
+        return value;
+    }
+    let (value, entry) = miss();
+    let _ = cache.try_with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            if cache.is_empty() {
+                cache.resize_with(CACHE_SLOTS, || None);
+            }
+            cache[slot] = Some(entry);
+        }
+    });
+    value
 }
 
 fn hash_of(table: u64, direction: Direction, routed: bool, name: &str) -> u64 {

@@ -163,6 +163,58 @@ impl UriText {
     }
 }
 
+/// What the table reads of an entry's target and outcome.
+impl super::Entry {
+    /// The method as a number (see [`method_of_code`](super::method_of_code)) and the
+    /// response status (0 before the response head): what a series of ended requests
+    /// is named by.
+    #[inline]
+    pub(crate) fn method_and_status_codes(&self) -> (u8, u16) {
+        (
+            self.method as u8,
+            self.response_status.load(crate::sync::Ordering::Relaxed),
+        )
+    }
+
+    /// The path of the target, without its query (which may hold secrets).
+    pub(crate) fn path(&self) -> &str {
+        let raw = self.raw_uri();
+        // Origin form, what servers see: no scheme or authority to skip.
+        let after_authority = if raw.starts_with('/') {
+            raw
+        } else {
+            match raw.split_once("://") {
+                Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
+                None => raw,
+            }
+        };
+        // A byte search: `?` and `#` are ASCII, so the cut is a character boundary.
+        match after_authority
+            .bytes()
+            .position(|byte| byte == b'?' || byte == b'#')
+        {
+            Some(at) => &after_authority[..at],
+            None => after_authority,
+        }
+    }
+
+    /// `host:port` of an outbound call's target (without any userinfo), if it has one.
+    pub(crate) fn authority(&self) -> Option<&str> {
+        let raw = self.raw_uri();
+        let rest = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let host = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        (!host.is_empty()).then_some(host)
+    }
+
+    /// The target as received or sent, not redacted.
+    pub(crate) fn raw_uri(&self) -> &str {
+        self.uri.as_str()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
