@@ -56,7 +56,7 @@ pub struct SeriesStats {
     pub count: u64,
     /// Their durations, summed.
     pub total: Duration,
-    /// How many fell in each duration bucket (see [`bucket_lower_bound`]).
+    /// How many fell in each duration bucket (see [`bucket_lower_bound`](crate::bucket_lower_bound)).
     pub buckets: [u64; DURATION_BUCKETS],
 }
 
